@@ -1,0 +1,51 @@
+//! Reading request bodies the way real Ollama does: any `Content-Type` (or none), JSON decoded
+//! leniently, an empty body refused, and a size cap answered with 413.
+
+use super::AppState;
+use crate::config::human_bytes;
+use crate::error::Error;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+/// A capped request body.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_body;
+        let too_large = || Error::PayloadTooLarge(human_bytes(limit));
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let body: Body = req.into_body();
+        match axum::body::to_bytes(body, limit).await {
+            Ok(b) => Ok(RawBody(b)),
+            Err(e) => {
+                let is_limit = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                if is_limit {
+                    Err(too_large())
+                } else {
+                    Err(Error::BadRequest(format!("reading the request body failed: {e}")))
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a JSON request body; empty → "missing request body".
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadRequest("missing request body".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
+}
