@@ -105,7 +105,10 @@ impl Config {
 /// Parses and normalises an Open WebUI address. A missing scheme is fixed: `http://` for
 /// loopback and private addresses and `localhost`, `https://` otherwise.
 pub fn parse_upstream_url(input: &str) -> Result<Url, ConfigError> {
-    let err = |reason: &str| ConfigError::Url { url: input.to_string(), reason: reason.into() };
+    let err = |reason: &str| ConfigError::Url {
+        url: input.to_string(),
+        reason: reason.into(),
+    };
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(err("it is empty"));
@@ -170,10 +173,14 @@ pub fn parse_duration(input: &str) -> Result<Duration, ConfigError> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let secs = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -213,7 +220,10 @@ mod tests {
     fn upstream_urls_are_normalised() {
         let cases = [
             ("http://owui.lan:8080/", "http://owui.lan:8080/"),
-            ("https://example.com/openwebui/", "https://example.com/openwebui"),
+            (
+                "https://example.com/openwebui/",
+                "https://example.com/openwebui",
+            ),
             ("127.0.0.1:8080", "http://127.0.0.1:8080/"),
             ("localhost:3000", "http://localhost:3000/"),
             ("chat.example.com", "https://chat.example.com/"),
@@ -249,7 +259,11 @@ mod tests {
             ("1.5s", 1.5),
         ];
         for (input, secs) in ok {
-            assert_eq!(parse_duration(input).unwrap(), Duration::from_secs_f64(secs), "{input}");
+            assert_eq!(
+                parse_duration(input).unwrap(),
+                Duration::from_secs_f64(secs),
+                "{input}"
+            );
         }
         for input in ["", "10", "5x", "m", "-1s", "1h 2m"] {
             assert!(parse_duration(input).is_err(), "{input}");
@@ -259,8 +273,14 @@ mod tests {
     #[test]
     fn hosts_accept_ipv6_and_localhost() {
         assert_eq!(parse_host("::1").unwrap(), "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(parse_host("[::1]").unwrap(), "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(parse_host("localhost").unwrap(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            parse_host("[::1]").unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_host("localhost").unwrap(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
         assert!(parse_host("example.com").is_err());
     }
 

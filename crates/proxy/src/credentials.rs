@@ -113,10 +113,14 @@ impl MemoryStore {
 
 impl SecretStore for MemoryStore {
     fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        Ok(self.map().get(name).map(|s| SecretString::from(s.expose_secret())))
+        Ok(self
+            .map()
+            .get(name)
+            .map(|s| SecretString::from(s.expose_secret())))
     }
     fn set(&self, name: &str, value: &SecretString) -> Result<(), StoreError> {
-        self.map().insert(name.to_string(), SecretString::from(value.expose_secret()));
+        self.map()
+            .insert(name.to_string(), SecretString::from(value.expose_secret()));
         Ok(())
     }
     fn delete(&self, name: &str) -> Result<(), StoreError> {
@@ -135,7 +139,9 @@ pub struct KeyringStore {
 impl KeyringStore {
     /// Secrets stored under this service name.
     pub fn new(service: impl Into<String>) -> Self {
-        KeyringStore { service: service.into() }
+        KeyringStore {
+            service: service.into(),
+        }
     }
 
     fn entry(&self, name: &str) -> Result<keyring::Entry, StoreError> {
@@ -163,7 +169,9 @@ impl SecretStore for KeyringStore {
         }
     }
     fn set(&self, name: &str, value: &SecretString) -> Result<(), StoreError> {
-        self.entry(name)?.set_password(value.expose_secret()).map_err(map_keyring)
+        self.entry(name)?
+            .set_password(value.expose_secret())
+            .map_err(map_keyring)
     }
     fn delete(&self, name: &str) -> Result<(), StoreError> {
         match self.entry(name)?.delete_credential() {
@@ -185,7 +193,10 @@ mod tests {
         };
         let k = Credentials::ApiKey(SecretString::from("sk-123"));
         let text = format!("{c:?} {k:?}");
-        assert!(!text.contains("hunter2") && !text.contains("sk-123"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("sk-123"),
+            "{text}"
+        );
         assert!(text.contains("a@b.c"));
     }
 

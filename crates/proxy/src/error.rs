@@ -97,8 +97,13 @@ impl Error {
     /// The text clients see: for upstream failures a short explanation, never a body dump.
     pub fn message(&self) -> String {
         match self {
-            Error::Upstream(UpstreamError::Auth(a)) => format!("signing in to Open WebUI failed: {a}"),
-            Error::Upstream(UpstreamError::Status { status: 429, message }) => {
+            Error::Upstream(UpstreamError::Auth(a)) => {
+                format!("signing in to Open WebUI failed: {a}")
+            }
+            Error::Upstream(UpstreamError::Status {
+                status: 429,
+                message,
+            }) => {
                 format!("Open WebUI is rate limiting requests (429): {message}")
             }
             Error::Upstream(UpstreamError::Status { status, message }) if *status >= 500 => {
@@ -128,7 +133,9 @@ impl Error {
     pub fn log(&self) {
         let status = self.status().as_u16();
         match self.side() {
-            Side::Client if status == 403 => tracing::warn!(status, error = %self, "request refused"),
+            Side::Client if status == 403 => {
+                tracing::warn!(status, error = %self, "request refused")
+            }
             Side::Client => tracing::debug!(status, error = %self, "bad request"),
             Side::Upstream => tracing::warn!(status, error = %self.message(), "upstream failure"),
             Side::Internal => tracing::error!(status, error = ?self, "internal error"),
@@ -152,8 +159,10 @@ fn upstream_status(u: &UpstreamError) -> StatusCode {
 
 /// The JSON body `{"error": msg}` with a trailing newline.
 pub fn error_body(msg: &str) -> Vec<u8> {
-    let mut v = serde_json::to_vec(&crate::ollama::ErrorBody { error: msg.to_string() })
-        .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
+    let mut v = serde_json::to_vec(&crate::ollama::ErrorBody {
+        error: msg.to_string(),
+    })
+    .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
     v.push(b'\n');
     v
 }
@@ -163,12 +172,16 @@ impl IntoResponse for Error {
         self.log();
         let mut resp = (
             self.status(),
-            [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )],
             error_body(&self.message()),
         )
             .into_response();
         if let Error::RateLimited(secs) = self {
-            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
         }
         if let Error::MethodNotAllowed = self {
             resp.headers_mut().remove(axum::http::header::ALLOW);
@@ -189,9 +202,26 @@ mod tests {
             (Error::PayloadTooLarge("1 MiB".into()), 413),
             (Error::MethodNotAllowed, 405),
             (UpstreamError::Unreachable("refused".into()).into(), 502),
-            (UpstreamError::Timeout(std::time::Duration::from_secs(1)).into(), 504),
-            (UpstreamError::Status { status: 429, message: "slow".into() }.into(), 429),
-            (UpstreamError::Status { status: 500, message: "boom".into() }.into(), 502),
+            (
+                UpstreamError::Timeout(std::time::Duration::from_secs(1)).into(),
+                504,
+            ),
+            (
+                UpstreamError::Status {
+                    status: 429,
+                    message: "slow".into(),
+                }
+                .into(),
+                429,
+            ),
+            (
+                UpstreamError::Status {
+                    status: 500,
+                    message: "boom".into(),
+                }
+                .into(),
+                502,
+            ),
             (AuthError::WrongCredentials.into(), 502),
             (Error::RateLimited(2), 429),
         ];
@@ -202,7 +232,10 @@ mod tests {
 
     #[test]
     fn model_not_found_uses_ollama_wording() {
-        assert_eq!(Error::ModelNotFound("llama9".into()).message(), "model 'llama9' not found");
+        assert_eq!(
+            Error::ModelNotFound("llama9".into()).message(),
+            "model 'llama9' not found"
+        );
         assert_eq!(
             Error::EmbedModelNotFound("e".into()).message(),
             "model \"e\" not found, try pulling it first"
@@ -212,7 +245,11 @@ mod tests {
     #[test]
     fn auth_failures_say_sign_in() {
         let e: Error = AuthError::WrongCredentials.into();
-        assert!(e.message().starts_with("signing in to Open WebUI failed"), "{}", e.message());
+        assert!(
+            e.message().starts_with("signing in to Open WebUI failed"),
+            "{}",
+            e.message()
+        );
         assert_eq!(e.kind(), "wrong_credentials");
     }
 

@@ -66,7 +66,11 @@ struct Args {
     #[arg(long, env = "OPENWEBUI_PROXY_MAX_BODY", default_value_t = 104_857_600)]
     max_body: usize,
     /// Largest upstream error body read, in bytes
-    #[arg(long, env = "OPENWEBUI_PROXY_MAX_ERROR_BODY", default_value_t = 1_048_576)]
+    #[arg(
+        long,
+        env = "OPENWEBUI_PROXY_MAX_ERROR_BODY",
+        default_value_t = 1_048_576
+    )]
     max_error_body: usize,
     /// How long the model list stays fresh
     #[arg(long, env = "OPENWEBUI_PROXY_TAGS_TTL", default_value = "10m")]
@@ -78,7 +82,11 @@ struct Args {
     #[arg(long, env = "OPENWEBUI_PROXY_TIMEOUT", default_value = "30s")]
     timeout: String,
     /// Longest silence inside a stream (0 = none); also bounds non-streamed answers
-    #[arg(long, env = "OPENWEBUI_PROXY_STREAM_IDLE_TIMEOUT", default_value = "5m")]
+    #[arg(
+        long,
+        env = "OPENWEBUI_PROXY_STREAM_IDLE_TIMEOUT",
+        default_value = "5m"
+    )]
     stream_idle_timeout: String,
     /// How long open requests may finish at shutdown
     #[arg(long, env = "OPENWEBUI_PROXY_SHUTDOWN_TIMEOUT", default_value = "5s")]
@@ -132,7 +140,11 @@ fn go_style_args(args: impl Iterator<Item = String>) -> Vec<String> {
         .map(|(i, a)| {
             let single = a.starts_with('-') && !a.starts_with("--") && a.len() > 2;
             let is_flag = single && a[1..].starts_with(|c: char| c.is_ascii_alphabetic());
-            if i > 0 && is_flag { format!("-{a}") } else { a }
+            if i > 0 && is_flag {
+                format!("-{a}")
+            } else {
+                a
+            }
         })
         .collect()
 }
@@ -162,12 +174,18 @@ fn init_tracing() {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let (config, creds) = configure(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(serve(config, creds))
 }
 
 fn configure(args: Args) -> anyhow::Result<(Config, Credentials)> {
-    let Some(url) = args.openwebui_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = args
+        .openwebui_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    else {
         bail!(
             "required flags: --openwebui-url, and --email with a password or an API key\n\n{}",
             usage()
@@ -184,7 +202,13 @@ fn configure(args: Args) -> anyhow::Result<(Config, Credentials)> {
     let idle = parse_duration(&args.stream_idle_timeout).context("--stream-idle-timeout")?;
     c.stream_idle_timeout = (!idle.is_zero()).then_some(idle);
     c.shutdown_timeout = parse_duration(&args.shutdown_timeout).context("--shutdown-timeout")?;
-    c.cors_origins = args.cors_origins.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    c.cors_origins = args
+        .cors_origins
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     c.rate_limit = (args.rate_limit > 0).then_some(args.rate_limit);
     c.ollama_version = args.ollama_version.clone();
     c.cache_dir = args.cache_dir.clone();
@@ -197,11 +221,16 @@ fn usage() -> String {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").trim_end_matches('\r').to_string()
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
+        .to_string()
 }
 
 fn read_secret_file(path: &PathBuf, what: &str) -> anyhow::Result<SecretString> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the {what} file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the {what} file {}", path.display()))?;
     let line = first_line(&text);
     if line.is_empty() {
         bail!("the {what} file {} is empty", path.display());
@@ -244,7 +273,10 @@ fn read_stdin_password() -> anyhow::Result<SecretString> {
         eprint!("Open WebUI password: ");
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).context("reading the password from stdin")?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
     let line = first_line(&line);
     if line.is_empty() {
         bail!("no password on standard input");
@@ -256,7 +288,10 @@ fn read_stdin_password() -> anyhow::Result<SecretString> {
 fn keychain(name: &str) -> Option<SecretString> {
     #[cfg(feature = "keyring")]
     {
-        proxy::credentials::KeyringStore::new(NAME).get(name).ok().flatten()
+        proxy::credentials::KeyringStore::new(NAME)
+            .get(name)
+            .ok()
+            .flatten()
     }
     #[cfg(not(feature = "keyring"))]
     {
@@ -290,7 +325,9 @@ async fn serve(config: Config, creds: Credentials) -> anyhow::Result<()> {
     tokio::spawn(async move {
         match check.check_upstream().await {
             Ok(set) => tracing::info!(models = set.models.len(), "Open WebUI OK"),
-            Err(e) => tracing::warn!(error = %e, "Open WebUI not available yet; requests will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "Open WebUI not available yet; requests will retry")
+            }
         }
     });
     proxy::serve(listener, state, shutdown_signal()).await?;
@@ -325,8 +362,29 @@ mod tests {
 
     #[test]
     fn go_style_single_dash_flags_become_long_flags() {
-        let args = ["bin", "-openwebui-url", "http://x", "-i", "--port", "1", "-port=2", "-1"];
+        let args = [
+            "bin",
+            "-openwebui-url",
+            "http://x",
+            "-i",
+            "--port",
+            "1",
+            "-port=2",
+            "-1",
+        ];
         let out = go_style_args(args.iter().map(|s| s.to_string()));
-        assert_eq!(out, ["bin", "--openwebui-url", "http://x", "-i", "--port", "1", "--port=2", "-1"]);
+        assert_eq!(
+            out,
+            [
+                "bin",
+                "--openwebui-url",
+                "http://x",
+                "-i",
+                "--port",
+                "1",
+                "--port=2",
+                "-1"
+            ]
+        );
     }
 }

@@ -26,7 +26,11 @@ impl ModelSet {
         let tags = tm::tags(&models);
         let mut body = serde_json::to_vec(&tags).unwrap_or_else(|_| b"{\"models\":[]}".to_vec());
         body.push(b'\n');
-        ModelSet { models, tags_body: Bytes::from(body), fetched_at: Instant::now() }
+        ModelSet {
+            models,
+            tags_body: Bytes::from(body),
+            fetched_at: Instant::now(),
+        }
     }
 
     /// Finds a model by the name a client used.
@@ -45,11 +49,18 @@ pub struct ModelCache {
 impl ModelCache {
     /// An empty cache whose entries stay fresh for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        ModelCache { current: RwLock::new(None), refresh: tokio::sync::Mutex::new(()), ttl }
+        ModelCache {
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            ttl,
+        }
     }
 
     fn snapshot(&self) -> Option<Arc<ModelSet>> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stores a list obtained elsewhere (e.g. a disk cache).
@@ -59,7 +70,10 @@ impl ModelCache {
 
     /// The list: fresh from memory; stale from memory while a refresh runs in the background;
     /// or fetched now when nothing is held.
-    pub async fn get(self: &Arc<Self>, upstream: &Arc<Upstream>) -> Result<Arc<ModelSet>, UpstreamError> {
+    pub async fn get(
+        self: &Arc<Self>,
+        upstream: &Arc<Upstream>,
+    ) -> Result<Arc<ModelSet>, UpstreamError> {
         match self.snapshot() {
             Some(set) if set.fetched_at.elapsed() < self.ttl => Ok(set),
             Some(stale) => {

@@ -46,10 +46,18 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking: Option<String>,
     /// Base64 images (or data URLs).
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub images: Vec<String>,
     /// Tool calls made by the assistant.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tool_calls: Vec<ToolCall>,
     /// On `tool` messages: which tool produced the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,7 +211,10 @@ impl From<ChatResponse> for GenerateResponse {
             response: c.message.content,
             thinking: c.message.thinking,
             done: c.done,
-            context: c.done.then(Vec::new).filter(|_| c.done_reason.as_deref() != Some("load")),
+            context: c
+                .done
+                .then(Vec::new)
+                .filter(|_| c.done_reason.as_deref() != Some("load")),
             done_reason: c.done_reason,
             metrics: c.metrics,
         }

@@ -156,7 +156,14 @@ mod tests {
 
     #[test]
     fn keep_alive_zero_forms() {
-        for (json, zero) in [("0", true), ("\"0\"", true), ("\"0s\"", true), ("300", false), ("\"5m\"", false), ("-1", false)] {
+        for (json, zero) in [
+            ("0", true),
+            ("\"0\"", true),
+            ("\"0s\"", true),
+            ("300", false),
+            ("\"5m\"", false),
+            ("-1", false),
+        ] {
             let k: KeepAlive = serde_json::from_str(json).unwrap();
             assert_eq!(k.is_zero(), zero, "{json}");
         }

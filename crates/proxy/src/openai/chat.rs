@@ -172,24 +172,36 @@ pub struct OutFunction {
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 pub struct Usage {
     /// Prompt tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub prompt_tokens: Option<u64>,
     /// Completion tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub completion_tokens: Option<u64>,
     /// Ollama: prompt tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub prompt_eval_count: Option<u64>,
     /// Ollama: generated tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub eval_count: Option<u64>,
+}
+
+/// A token count sent as an integer, a float (`8.0`), or `null`.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        _ => None,
+    })
 }
 
 /// Non-streamed chat completion.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChatCompletion {
     /// Choices; the first is used.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::ollama::null_default")]
     pub choices: Vec<Choice>,
     /// Usage.
     #[serde(default)]
@@ -200,7 +212,7 @@ pub struct ChatCompletion {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Choice {
     /// The answer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::ollama::null_default")]
     pub message: Delta,
     /// Why it stopped.
     #[serde(default)]
@@ -211,7 +223,7 @@ pub struct Choice {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChatChunk {
     /// Usually one choice; `[]` on the usage chunk.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::ollama::null_default")]
     pub choices: Vec<ChunkChoice>,
     /// Usage, on the last chunk.
     #[serde(default)]
@@ -225,7 +237,7 @@ pub struct ChatChunk {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChunkChoice {
     /// The increment.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::ollama::null_default")]
     pub delta: Delta,
     /// Set on the last content chunk.
     #[serde(default)]

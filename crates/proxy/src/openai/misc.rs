@@ -219,9 +219,15 @@ mod tests {
     fn error_message_shapes() {
         let cases: [(&str, Option<&str>); 7] = [
             (r#"{"detail":"Model not found"}"#, Some("Model not found")),
-            (r#"{"detail":[{"type":"json_invalid","msg":"bad json"}]}"#, Some("bad json")),
+            (
+                r#"{"detail":[{"type":"json_invalid","msg":"bad json"}]}"#,
+                Some("bad json"),
+            ),
             (r#"{"detail":{"message":"wrapped"}}"#, Some("wrapped")),
-            (r#"{"error":{"message":"boom","type":"server_error"}}"#, Some("boom")),
+            (
+                r#"{"error":{"message":"boom","type":"server_error"}}"#,
+                Some("boom"),
+            ),
             (r#"{"error":"plain"}"#, Some("plain")),
             ("Internal Server Error", Some("Internal Server Error")),
             ("<!doctype html><html>", None),

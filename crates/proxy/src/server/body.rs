@@ -35,7 +35,9 @@ impl FromRequest<AppState> for RawBody {
                 if is_limit {
                     Err(too_large())
                 } else {
-                    Err(Error::BadRequest(format!("reading the request body failed: {e}")))
+                    Err(Error::BadRequest(format!(
+                        "reading the request body failed: {e}"
+                    )))
                 }
             }
         }
@@ -47,5 +49,6 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest("missing request body".into()));
     }
-    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
 }

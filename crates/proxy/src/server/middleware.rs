@@ -24,7 +24,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let status = resp.status().as_u16();
     tracing::debug!(id, %method, path = %path, status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
     if state.events.has_listeners() {
-        state.events.send(ProxyEvent::RequestFinished { path, status });
+        state
+            .events
+            .send(ProxyEvent::RequestFinished { path, status });
     }
     resp
 }

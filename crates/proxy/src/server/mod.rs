@@ -35,23 +35,38 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state; sends nothing upstream yet.
-    pub fn new(config: Config, creds: Credentials, events: EventSink) -> Result<Self, UpstreamError> {
+    pub fn new(
+        config: Config,
+        creds: Credentials,
+        events: EventSink,
+    ) -> Result<Self, UpstreamError> {
         let config = Arc::new(config);
         let upstream = Arc::new(Upstream::new(config.clone(), creds, events.clone())?);
         let models = Arc::new(ModelCache::new(config.tags_ttl));
-        Ok(AppState { config, upstream, models, events, closing: CancellationToken::new() })
+        Ok(AppState {
+            config,
+            upstream,
+            models,
+            events,
+            closing: CancellationToken::new(),
+        })
     }
 
     /// Signs in (if needed) and fetches the model list: the check a user's "Sign in" runs.
     pub async fn check_upstream(&self) -> Result<Arc<crate::cache::ModelSet>, UpstreamError> {
-        self.models.fetch(&self.upstream, Some(std::time::Instant::now())).await
+        self.models
+            .fetch(&self.upstream, Some(std::time::Instant::now()))
+            .await
     }
 }
 
 /// All routes with their middleware.
 pub fn router(state: AppState) -> Router {
     handlers::routes()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
         .with_state(state)
 }
 

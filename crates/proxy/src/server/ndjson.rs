@@ -20,7 +20,12 @@ pub fn push_line<T: Serialize>(buf: &mut Vec<u8>, value: &T) {
 
 /// Appends an `{"error": msg}` line.
 pub fn push_error(buf: &mut Vec<u8>, msg: &str) {
-    push_line(buf, &crate::ollama::ErrorBody { error: msg.to_string() });
+    push_line(
+        buf,
+        &crate::ollama::ErrorBody {
+            error: msg.to_string(),
+        },
+    );
 }
 
 /// A 200 JSON reply.

@@ -56,7 +56,17 @@ pub fn completion_response(
         message: assistant(split.content.unwrap_or_default(), thinking, tool_calls),
         done: true,
         done_reason: Some(done_reason(choice.finish_reason.as_deref())),
-        metrics: final_metrics(&timing, None, usage, pieces),
+        // The whole answer arrives at once, so generation time cannot be split: count all of
+        // it as evaluation, which keeps the tokens-per-second clients show meaningful.
+        metrics: final_metrics(
+            &Timing {
+                first_byte: Some(timing.started),
+                ..timing
+            },
+            Some(timing.started),
+            usage,
+            pieces,
+        ),
     })
 }
 
@@ -96,7 +106,7 @@ mod tests {
     fn reply(message: Value, reason: &str, extra: Value) -> Value {
         let mut v = json!({"model":"gpt-4o:latest","created_at":"T","message":message,
             "done":true,"done_reason":reason,"total_duration":50_000_000,
-            "load_duration":40_000_000,"prompt_eval_duration":10_000_000,"eval_duration":1});
+            "load_duration":0,"prompt_eval_duration":0,"eval_duration":50_000_000});
         v.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());

@@ -103,7 +103,9 @@ impl Token {
     /// True when the token should be renewed before use: within a margin of its expiry that
     /// scales with its lifetime (a tenth, at most five minutes).
     pub fn needs_renewal(&self, now: SystemTime) -> bool {
-        let Some(exp) = self.expires_at else { return false };
+        let Some(exp) = self.expires_at else {
+            return false;
+        };
         let lifetime = exp.duration_since(self.obtained_at).unwrap_or_default();
         let margin = (lifetime / 10).min(Duration::from_secs(300));
         now + margin >= exp
@@ -164,7 +166,10 @@ impl Auth {
 
     /// The token now held, if any (for persisting it).
     pub fn current(&self) -> Option<Arc<Token>> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Adopts a token obtained earlier (e.g. from the encrypted disk cache).
@@ -204,17 +209,24 @@ impl Auth {
 
     /// Reports a refusal of a request made with an API key (401/403).
     pub fn report(&self, err: &AuthError) {
-        self.events.send(ProxyEvent::AuthFailed { kind: err.kind(), message: err.to_string() });
+        self.events.send(ProxyEvent::AuthFailed {
+            kind: err.kind(),
+            message: err.to_string(),
+        });
     }
 
     fn fresh(&self) -> Option<Arc<Token>> {
         let cur = self.current.read().unwrap_or_else(|e| e.into_inner());
-        cur.as_ref().filter(|t| !t.needs_renewal(SystemTime::now())).cloned()
+        cur.as_ref()
+            .filter(|t| !t.needs_renewal(SystemTime::now()))
+            .cloned()
     }
 
     fn recent_failure(&self) -> Option<AuthError> {
         let f = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-        f.as_ref().filter(|(at, e)| at.elapsed() < e.backoff()).map(|(_, e)| e.clone())
+        f.as_ref()
+            .filter(|(at, e)| at.elapsed() < e.backoff())
+            .map(|(_, e)| e.clone())
     }
 
     fn record(&self, result: Result<Token, AuthError>) -> Result<Arc<Token>, AuthError> {
@@ -263,16 +275,27 @@ impl Auth {
 /// Interprets a sign-in reply.
 pub fn parse_signin(status: u16, is_json: bool, body: &[u8]) -> Result<Token, AuthError> {
     if !is_json {
-        return Err(AuthError::NotOpenWebUi(format!("sign-in answered {status} without JSON")));
+        return Err(AuthError::NotOpenWebUi(format!(
+            "sign-in answered {status} without JSON"
+        )));
     }
     let message = || error_message(body).unwrap_or_default();
     match status {
         200 => {}
         400 | 401 => return Err(AuthError::WrongCredentials),
         403 => return Err(AuthError::PasswordLoginDisabled),
-        404 | 405 => return Err(AuthError::NotOpenWebUi(format!("sign-in answered {status}"))),
+        404 | 405 => {
+            return Err(AuthError::NotOpenWebUi(format!(
+                "sign-in answered {status}"
+            )))
+        }
         429 => return Err(AuthError::RateLimited),
-        _ => return Err(AuthError::Rejected { status, message: message() }),
+        _ => {
+            return Err(AuthError::Rejected {
+                status,
+                message: message(),
+            })
+        }
     }
     let r: SigninResponse = serde_json::from_slice(body)
         .map_err(|e| AuthError::NotOpenWebUi(format!("unexpected sign-in reply: {e}")))?;
@@ -314,12 +337,42 @@ mod tests {
         let zero = br#"{"token":"jwt","expires_at":0,"role":"admin"}"#;
         assert!(parse_signin(200, true, zero).unwrap().expires_at.is_none());
         let cases: [(u16, bool, &[u8], AuthError); 6] = [
-            (400, true, br#"{"detail":"The email or password provided is incorrect."}"#, AuthError::WrongCredentials),
-            (200, true, br#"{"token":"jwt","role":"pending"}"#, AuthError::Pending),
-            (200, true, br#"{"next_step":{"type":"mfa"}}"#, AuthError::MfaRequired),
-            (403, true, br#"{"detail":"restricted"}"#, AuthError::PasswordLoginDisabled),
-            (429, true, br#"{"detail":"API rate limit exceeded"}"#, AuthError::RateLimited),
-            (200, false, b"<!doctype html>", AuthError::NotOpenWebUi("sign-in answered 200 without JSON".into())),
+            (
+                400,
+                true,
+                br#"{"detail":"The email or password provided is incorrect."}"#,
+                AuthError::WrongCredentials,
+            ),
+            (
+                200,
+                true,
+                br#"{"token":"jwt","role":"pending"}"#,
+                AuthError::Pending,
+            ),
+            (
+                200,
+                true,
+                br#"{"next_step":{"type":"mfa"}}"#,
+                AuthError::MfaRequired,
+            ),
+            (
+                403,
+                true,
+                br#"{"detail":"restricted"}"#,
+                AuthError::PasswordLoginDisabled,
+            ),
+            (
+                429,
+                true,
+                br#"{"detail":"API rate limit exceeded"}"#,
+                AuthError::RateLimited,
+            ),
+            (
+                200,
+                false,
+                b"<!doctype html>",
+                AuthError::NotOpenWebUi("sign-in answered 200 without JSON".into()),
+            ),
         ];
         for (status, json, body, want) in cases {
             assert_eq!(parse_signin(status, json, body).err(), Some(want));
@@ -335,17 +388,27 @@ mod tests {
             obtained_at: now - Duration::from_secs(age),
             role: None,
         };
-        assert!(!t(20, 0).needs_renewal(now), "a 20 s token is usable when new");
+        assert!(
+            !t(20, 0).needs_renewal(now),
+            "a 20 s token is usable when new"
+        );
         assert!(t(20, 19).needs_renewal(now));
         assert!(!t(4 * 7 * 86400, 86400).needs_renewal(now));
         assert!(t(4 * 7 * 86400, 4 * 7 * 86400 - 200).needs_renewal(now));
-        let forever = Token { expires_at: None, ..t(1, 0) };
+        let forever = Token {
+            expires_at: None,
+            ..t(1, 0)
+        };
         assert!(!forever.needs_renewal(now));
     }
 
     #[test]
     fn error_kinds_are_snake_case() {
-        for e in [AuthError::WrongCredentials, AuthError::Pending, AuthError::Timeout] {
+        for e in [
+            AuthError::WrongCredentials,
+            AuthError::Pending,
+            AuthError::Timeout,
+        ] {
             assert!(e.kind().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
     }

@@ -67,7 +67,9 @@ pub fn is_json(h: &HeaderMap) -> bool {
 }
 
 fn content_type(h: &HeaderMap) -> &str {
-    h.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    h.get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// The pooled client plus sign-in state. Cheap to share behind an `Arc`.
@@ -90,11 +92,20 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .tcp_keepalive(Duration::from_secs(60))
-            .user_agent(concat!("openwebui-ollama-proxy/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "openwebui-ollama-proxy/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
         let signin = config.upstream_url("/api/v1/auths/signin");
-        let auth = Arc::new(Auth::new(creds, signin, http.clone(), config.timeout, events));
+        let auth = Arc::new(Auth::new(
+            creds,
+            signin,
+            http.clone(),
+            config.timeout,
+            events,
+        ));
         Ok(Upstream { http, auth, config })
     }
 
@@ -111,14 +122,18 @@ impl Upstream {
         wait: Duration,
     ) -> Result<Response, UpstreamError> {
         let token = self.auth.token().await?;
-        let resp = self.attempt(&build, token.bearer.expose_secret(), wait).await?;
+        let resp = self
+            .attempt(&build, token.bearer.expose_secret(), wait)
+            .await?;
         if resp.status() != StatusCode::UNAUTHORIZED || self.auth.is_api_key() {
             return self.check(resp).await;
         }
         tracing::info!("Open WebUI refused the session token; signing in again");
         self.auth.invalidate(&token);
         let token = self.auth.token().await?;
-        let resp = self.attempt(&build, token.bearer.expose_secret(), wait).await?;
+        let resp = self
+            .attempt(&build, token.bearer.expose_secret(), wait)
+            .await?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             let msg = self.error_text(resp).await;
             self.auth.invalidate(&token);
@@ -165,7 +180,10 @@ impl Upstream {
             self.auth.report(&err);
             return Err(err.into());
         }
-        Err(UpstreamError::Status { status: code, message })
+        Err(UpstreamError::Status {
+            status: code,
+            message,
+        })
     }
 
     async fn error_text(&self, resp: Response) -> String {
@@ -175,7 +193,10 @@ impl Upstream {
             .unwrap_or_default();
         tracing::debug!(%status, body = %String::from_utf8_lossy(&body), "upstream error body");
         error_message(&body).unwrap_or_else(|| {
-            status.canonical_reason().unwrap_or("unexpected status").to_lowercase()
+            status
+                .canonical_reason()
+                .unwrap_or("unexpected status")
+                .to_lowercase()
         })
     }
 
@@ -192,8 +213,16 @@ impl Upstream {
     /// `POST /api/chat/completions` with a serialized body; the response is 2xx.
     pub async fn chat(&self, body: Bytes, stream: bool) -> Result<Response, UpstreamError> {
         let url = self.config.upstream_url("/api/chat/completions");
-        let wait = if stream { self.config.timeout } else { self.non_stream_wait() };
-        let accept = if stream { "text/event-stream" } else { "application/json" };
+        let wait = if stream {
+            self.config.timeout
+        } else {
+            self.non_stream_wait()
+        };
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         self.send(
             |c| {
                 c.post(&url)
@@ -212,9 +241,12 @@ impl Upstream {
         req: &EmbeddingRequest,
     ) -> Result<EmbeddingResponse, UpstreamError> {
         let url = self.config.upstream_url("/api/embeddings");
-        let resp = self.send(|c| c.post(&url).json(req), self.non_stream_wait()).await?;
+        let resp = self
+            .send(|c| c.post(&url).json(req), self.non_stream_wait())
+            .await?;
         let body = self.json_body(resp, self.config.max_upstream_body).await?;
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::Invalid(format!("embeddings: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| UpstreamError::Invalid(format!("embeddings: {e}")))
     }
 
     /// Any other call, passed through with auth added (the OpenAI-compatible routes).
@@ -226,14 +258,19 @@ impl Upstream {
         stream: bool,
     ) -> Result<Response, UpstreamError> {
         let url = self.config.upstream_url(path);
-        let wait = if stream { self.config.timeout } else { self.non_stream_wait() };
+        let wait = if stream {
+            self.config.timeout
+        } else {
+            self.non_stream_wait()
+        };
         self.send(
             |c| {
                 let b = c.request(method.clone(), &url);
                 if body.is_empty() {
                     b
                 } else {
-                    b.header(http::header::CONTENT_TYPE, "application/json").body(body.clone())
+                    b.header(http::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone())
                 }
             },
             wait,
@@ -244,7 +281,10 @@ impl Upstream {
     /// A whole non-streamed answer may take as long as a model needs to write it; it is
     /// bounded by the stream idle limit (or `--timeout` when that is longer).
     pub fn non_stream_wait(&self) -> Duration {
-        self.config.stream_idle_timeout.unwrap_or(Duration::from_secs(3600)).max(self.config.timeout)
+        self.config
+            .stream_idle_timeout
+            .unwrap_or(Duration::from_secs(3600))
+            .max(self.config.timeout)
     }
 
     /// Reads a JSON body, capped and timed.
@@ -271,8 +311,10 @@ pub async fn read_capped(
     }
     let read = async {
         let mut buf = bytes::BytesMut::with_capacity(expected as usize);
-        while let Some(chunk) =
-            resp.chunk().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(describe(&e)))?
         {
             if buf.len() + chunk.len() > cap {
                 return Err(UpstreamError::TooLarge(cap));
@@ -281,5 +323,7 @@ pub async fn read_capped(
         }
         Ok(buf.freeze())
     };
-    tokio::time::timeout(wait, read).await.map_err(|_| UpstreamError::Timeout(wait))?
+    tokio::time::timeout(wait, read)
+        .await
+        .map_err(|_| UpstreamError::Timeout(wait))?
 }

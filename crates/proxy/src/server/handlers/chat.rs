@@ -5,7 +5,9 @@
 use super::stream::{collect, relay, split, Kind};
 use super::{required_model, resolve};
 use crate::error::Error;
-use crate::ollama::{ChatRequest, ChatResponse, GenerateRequest, KeepAlive, Message, Metrics, Think};
+use crate::ollama::{
+    ChatRequest, ChatResponse, GenerateRequest, KeepAlive, Message, Metrics, Think,
+};
 use crate::openai::{ChatCompletion, ChatCompletionRequest};
 use crate::server::body::{parse, RawBody};
 use crate::server::ndjson::{single, NDJSON};
@@ -28,13 +30,17 @@ pub async fn chat(State(s): State<AppState>, RawBody(body): RawBody) -> Result<R
         return Ok(load_reply(model, req.keep_alive.as_ref(), Kind::Chat));
     }
     let opts = reply_options(model, req.think.as_ref());
-    let upstream = translate::chat_request(req, set.models[i].id.clone())?;
+    let mut upstream = translate::chat_request(req, set.models[i].id.clone())?;
+    fit_params(&mut upstream, &set.models[i]);
     drop(set);
     run(&s, upstream, opts, Kind::Chat, started).await
 }
 
 /// `POST /api/generate`.
-pub async fn generate(State(s): State<AppState>, RawBody(body): RawBody) -> Result<Response, Error> {
+pub async fn generate(
+    State(s): State<AppState>,
+    RawBody(body): RawBody,
+) -> Result<Response, Error> {
     let started = Instant::now();
     let mut req: GenerateRequest = parse(&body)?;
     drop(body);
@@ -50,22 +56,45 @@ pub async fn generate(State(s): State<AppState>, RawBody(body): RawBody) -> Resu
         tracing::debug!("generate: raw, template and context are not supported remotely; ignored");
     }
     let opts = reply_options(model, req.think.as_ref());
-    let upstream = translate::generate_request(req, set.models[i].id.clone())?;
+    let mut upstream = translate::generate_request(req, set.models[i].id.clone())?;
+    fit_params(&mut upstream, &set.models[i]);
     drop(set);
     run(&s, upstream, opts, Kind::Generate, started).await
 }
 
+/// Ollama-only options reach only Ollama-backed models: Open WebUI lifts `params` to the top
+/// level for other backends, and OpenAI-style servers refuse arguments they do not know.
+fn fit_params(req: &mut ChatCompletionRequest, model: &crate::openai::Model) {
+    if !translate::models::is_ollama_backed(model) {
+        let before = req.params.len();
+        translate::request::retain_portable_params(req);
+        if req.params.len() != before {
+            tracing::debug!("options without an OpenAI equivalent dropped for a non-Ollama model");
+        }
+    }
+}
+
 fn reply_options(model: String, think: Option<&Think>) -> ReplyOptions {
-    ReplyOptions { model, drop_thinking: matches!(think, Some(Think::Bool(false))) }
+    ReplyOptions {
+        model,
+        drop_thinking: matches!(think, Some(Think::Bool(false))),
+    }
 }
 
 /// Ollama's answer to a request with nothing to generate: `done_reason` `load` or `unload`.
 fn load_reply(model: String, keep_alive: Option<&KeepAlive>, kind: Kind) -> Response {
-    let reason = if keep_alive.is_some_and(KeepAlive::is_zero) { "unload" } else { "load" };
+    let reason = if keep_alive.is_some_and(KeepAlive::is_zero) {
+        "unload"
+    } else {
+        "load"
+    };
     let line = ChatResponse {
         model,
         created_at: now_rfc3339(),
-        message: Message { role: "assistant".into(), ..Default::default() },
+        message: Message {
+            role: "assistant".into(),
+            ..Default::default()
+        },
         done: true,
         done_reason: Some(reason.into()),
         metrics: Metrics::default(),
@@ -100,7 +129,11 @@ async fn run(
     } else {
         whole(s, resp, &opts, started).await?
     };
-    Ok(if stream { lines(kind, reply) } else { one(kind, reply) })
+    Ok(if stream {
+        lines(kind, reply)
+    } else {
+        one(kind, reply)
+    })
 }
 
 async fn whole(
@@ -110,11 +143,20 @@ async fn whole(
     started: Instant,
 ) -> Result<ChatResponse, Error> {
     let first_byte = Instant::now();
-    let body = s.upstream.json_body(resp, s.config.max_upstream_body).await?;
+    let body = s
+        .upstream
+        .json_body(resp, s.config.max_upstream_body)
+        .await?;
     let completion: ChatCompletion = serde_json::from_slice(&body).map_err(|e| {
-        Error::Stream(translate::StreamError::Decode(format!("chat completion: {e}")))
+        Error::Stream(translate::StreamError::Decode(format!(
+            "chat completion: {e}"
+        )))
     })?;
-    let timing = Timing { started, first_byte: Some(first_byte), ended: Instant::now() };
+    let timing = Timing {
+        started,
+        first_byte: Some(first_byte),
+        ended: Instant::now(),
+    };
     Ok(translate::completion_response(completion, opts, timing)?)
 }
 

@@ -37,12 +37,17 @@ pub async fn embed(State(s): State<AppState>, RawBody(body): RawBody) -> Result<
 }
 
 /// `POST /api/embeddings`: one prompt, one vector.
-pub async fn embeddings(State(s): State<AppState>, RawBody(body): RawBody) -> Result<Response, Error> {
+pub async fn embeddings(
+    State(s): State<AppState>,
+    RawBody(body): RawBody,
+) -> Result<Response, Error> {
     let req: EmbeddingsRequest = parse(&body)?;
     let model = super::required_model(req.model)?;
     let id = upstream_id(&s, &model).await?;
     if req.prompt.is_empty() {
-        return Ok(json(&EmbeddingsResponse { embedding: Vec::new() }));
+        return Ok(json(&EmbeddingsResponse {
+            embedding: Vec::new(),
+        }));
     }
     let reply = call(&s, id, vec![req.prompt], None).await?;
     let embedding = vectors(reply).into_iter().next().unwrap_or_default();
@@ -82,7 +87,11 @@ async fn call(
     input: Vec<String>,
     dimensions: Option<u32>,
 ) -> Result<EmbeddingResponse, Error> {
-    let req = EmbeddingRequest { model, input, dimensions };
+    let req = EmbeddingRequest {
+        model,
+        input,
+        dimensions,
+    };
     Ok(s.upstream.embeddings(&req).await?)
 }
 
@@ -108,7 +117,10 @@ mod tests {
     #[test]
     fn inputs_accept_string_list_and_empty() {
         assert_eq!(inputs(Some(Value::from("a"))).unwrap(), vec!["a"]);
-        assert_eq!(inputs(Some(serde_json::json!(["a", "b"]))).unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            inputs(Some(serde_json::json!(["a", "b"]))).unwrap(),
+            vec!["a", "b"]
+        );
         assert!(inputs(Some(Value::from(""))).unwrap().is_empty());
         assert!(inputs(None).unwrap().is_empty());
         assert!(inputs(Some(serde_json::json!([1]))).is_err());

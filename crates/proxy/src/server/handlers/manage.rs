@@ -28,7 +28,10 @@ pub async fn pull(State(s): State<AppState>, RawBody(body): RawBody) -> Result<R
     let req: PullRequest = crate::server::body::parse(&body)?;
     let model = super::required_model(req.model.filter(|m| !m.is_empty()).or(req.name))?;
     match super::resolve(&s, &model).await {
-        Ok(_) => Ok(single(&serde_json::json!({"status": "success"}), req.stream.unwrap_or(true))),
+        Ok(_) => Ok(single(
+            &serde_json::json!({"status": "success"}),
+            req.stream.unwrap_or(true),
+        )),
         Err(Error::ModelNotFound(_)) => Err(Error::Unsupported(format!(
             "pull is not available: {MANAGED}, and it offers no model '{model}'"
         ))),
@@ -38,6 +41,11 @@ pub async fn pull(State(s): State<AppState>, RawBody(body): RawBody) -> Result<R
 
 /// push, create, copy, delete, blobs.
 pub async fn refuse(uri: Uri) -> Error {
-    let route = uri.path().trim_start_matches("/api/").split('/').next().unwrap_or("this");
+    let route = uri
+        .path()
+        .trim_start_matches("/api/")
+        .split('/')
+        .next()
+        .unwrap_or("this");
     Error::Unsupported(format!("{route} is not available: {MANAGED}"))
 }

@@ -19,7 +19,9 @@ pub async fn root() -> Response {
 
 /// `GET /api/version`.
 pub async fn version(State(s): State<AppState>) -> Response {
-    json(&VersionResponse { version: s.config.ollama_version.clone() })
+    json(&VersionResponse {
+        version: s.config.ollama_version.clone(),
+    })
 }
 
 /// `GET /api/tags`: the cached, pre-rendered list.
@@ -48,7 +50,9 @@ pub async fn show(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ua| ua.starts_with("GitHubCopilotChat/"));
     if copilot {
-        reply.model_info.insert("general.basename".into(), requested.into());
+        reply
+            .model_info
+            .insert("general.basename".into(), requested.into());
     }
     Ok(json(&reply))
 }

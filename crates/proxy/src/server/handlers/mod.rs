@@ -32,8 +32,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/push", post(manage::refuse))
         .route("/api/create", post(manage::refuse))
         .route("/api/copy", post(manage::refuse))
-        .route("/api/delete", axum::routing::delete(manage::refuse).post(manage::refuse))
-        .route("/api/blobs/{digest}", head(manage::refuse).post(manage::refuse))
+        .route(
+            "/api/delete",
+            axum::routing::delete(manage::refuse).post(manage::refuse),
+        )
+        .route(
+            "/api/blobs/{digest}",
+            head(manage::refuse).post(manage::refuse),
+        )
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{*model}", get(openai::model))
         .route("/v1/chat/completions", post(openai::chat_completions))
@@ -70,7 +76,10 @@ pub async fn resolve(state: &AppState, requested: &str) -> Result<(Arc<ModelSet>
     if set.fetched_at.elapsed() < REFETCH_AFTER {
         return Err(Error::ModelNotFound(requested.to_string()));
     }
-    let set = state.models.fetch(&state.upstream, Some(set.fetched_at)).await?;
+    let set = state
+        .models
+        .fetch(&state.upstream, Some(set.fetched_at))
+        .await?;
     match position(&set, requested) {
         Some(i) => Ok((set, i)),
         None => Err(Error::ModelNotFound(requested.to_string())),
@@ -84,5 +93,7 @@ fn position(set: &ModelSet, requested: &str) -> Option<usize> {
 
 /// The model name from a request, or Ollama's "model is required".
 pub fn required_model(model: Option<String>) -> Result<String, Error> {
-    model.filter(|m| !m.trim().is_empty()).ok_or_else(|| Error::BadRequest("model is required".into()))
+    model
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| Error::BadRequest("model is required".into()))
 }

@@ -34,7 +34,8 @@ impl IntoResponse for OpenAiError {
             StatusCode::NOT_FOUND => "not_found_error",
             _ => "api_error",
         };
-        let body = json!({"error": {"message": e.message(), "type": kind, "param": null, "code": null}});
+        let body =
+            json!({"error": {"message": e.message(), "type": kind, "param": null, "code": null}});
         (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
     }
 }
@@ -50,7 +51,11 @@ pub async fn chat_completions(
     let mut req: Map<String, Value> = parse(&body)?;
     drop(body);
     map_model(&s, &mut req).await?;
-    if req.get("messages").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+    if req
+        .get("messages")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
         return Err(Error::BadRequest("[] is too short - 'messages'".into()).into());
     }
     for f in HISTORY_FIELDS {
@@ -58,7 +63,10 @@ pub async fn chat_completions(
     }
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let body = Bytes::from(serde_json::to_vec(&req).map_err(|e| Error::Internal(e.to_string()))?);
-    let resp = s.upstream.passthrough(Method::POST, "/api/chat/completions", body, stream).await?;
+    let resp = s
+        .upstream
+        .passthrough(Method::POST, "/api/chat/completions", body, stream)
+        .await?;
     Ok(forward(&s, resp, stream).await?)
 }
 
@@ -70,26 +78,39 @@ pub async fn embeddings(
     let mut req: Map<String, Value> = parse(&body)?;
     map_model(&s, &mut req).await?;
     let body = Bytes::from(serde_json::to_vec(&req).map_err(|e| Error::Internal(e.to_string()))?);
-    let resp = s.upstream.passthrough(Method::POST, "/api/embeddings", body, false).await?;
+    let resp = s
+        .upstream
+        .passthrough(Method::POST, "/api/embeddings", body, false)
+        .await?;
     Ok(forward(&s, resp, false).await?)
 }
 
 /// `GET /v1/models`.
 pub async fn models(State(s): State<AppState>) -> Result<Response, OpenAiError> {
     let set = s.models.get(&s.upstream).await?;
-    let data: Vec<Value> = set.models.iter().filter(|m| tm::is_listed(m)).map(entry).collect();
+    let data: Vec<Value> = set
+        .models
+        .iter()
+        .filter(|m| tm::is_listed(m))
+        .map(entry)
+        .collect();
     Ok(json(&json!({"object": "list", "data": data})))
 }
 
 /// `GET /v1/models/{model}`.
-pub async fn model(State(s): State<AppState>, Path(name): Path<String>) -> Result<Response, OpenAiError> {
+pub async fn model(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, OpenAiError> {
     let (set, i) = resolve(&s, &name).await?;
     Ok(json(&entry(&set.models[i])))
 }
 
 /// Any other `/v1/...` path.
 pub async fn not_found() -> OpenAiError {
-    OpenAiError(Error::Unsupported("this OpenAI-compatible route is not available".into()))
+    OpenAiError(Error::Unsupported(
+        "this OpenAI-compatible route is not available".into(),
+    ))
 }
 
 fn entry(m: &crate::openai::Model) -> Value {
@@ -102,7 +123,11 @@ fn entry(m: &crate::openai::Model) -> Value {
 }
 
 async fn map_model(s: &AppState, req: &mut Map<String, Value>) -> Result<(), Error> {
-    let name = req.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let name = super::required_model(Some(name))?;
     let (set, i) = resolve(s, &name).await?;
     req.insert("model".into(), Value::String(set.models[i].id.clone()));
@@ -116,6 +141,9 @@ async fn forward(s: &AppState, resp: reqwest::Response, stream: bool) -> Result<
         let ct = ct.unwrap_or(header::HeaderValue::from_static("text/event-stream"));
         return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
     }
-    let bytes = s.upstream.json_body(resp, s.config.max_upstream_body).await?;
+    let bytes = s
+        .upstream
+        .json_body(resp, s.config.max_upstream_body)
+        .await?;
     Ok(([(header::CONTENT_TYPE, JSON)], bytes).into_response())
 }

@@ -59,7 +59,9 @@ impl Relay {
     async fn next_step(&mut self) -> Step {
         let read = async {
             match self.idle {
-                Some(d) => tokio::time::timeout(d, self.body.next()).await.map_err(|_| d),
+                Some(d) => tokio::time::timeout(d, self.body.next())
+                    .await
+                    .map_err(|_| d),
                 None => Ok(self.body.next().await),
             }
         };
@@ -85,7 +87,9 @@ impl Relay {
             if data.trim() == "[DONE]" {
                 return self.finish(out).map(|()| true);
             }
-            let Some(tr) = self.translator.as_mut() else { return Ok(true) };
+            let Some(tr) = self.translator.as_mut() else {
+                return Ok(true);
+            };
             for line in tr.push(data)? {
                 self.kind.push(out, line);
             }
@@ -96,9 +100,14 @@ impl Relay {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
-        let Some(tr) = self.translator.take() else { return Ok(()) };
-        let timing =
-            Timing { started: self.started, first_byte: Some(self.first_byte), ended: Instant::now() };
+        let Some(tr) = self.translator.take() else {
+            return Ok(());
+        };
+        let timing = Timing {
+            started: self.started,
+            first_byte: Some(self.first_byte),
+            ended: Instant::now(),
+        };
         for line in tr.finish(timing)? {
             self.kind.push(out, line);
         }
@@ -140,7 +149,10 @@ impl Relay {
         if self.drain(out)? {
             return Ok(true);
         }
-        let complete = self.translator.as_ref().is_some_and(StreamTranslator::saw_finish);
+        let complete = self
+            .translator
+            .as_ref()
+            .is_some_and(StreamTranslator::saw_finish);
         if !complete {
             return Err(StreamError::Upstream(
                 "the stream from Open WebUI ended before the answer was complete".into(),
@@ -170,7 +182,9 @@ pub fn relay(
         first_byte: Instant::now(),
     };
     let body = futures_util::stream::unfold(relay, |mut r| async move {
-        r.next_batch().await.map(|b| (Ok::<_, std::io::Error>(b), r))
+        r.next_batch()
+            .await
+            .map(|b| (Ok::<_, std::io::Error>(b), r))
     });
     ([(header::CONTENT_TYPE, NDJSON)], Body::from_stream(body)).into_response()
 }
@@ -190,8 +204,10 @@ pub async fn collect(
     let first_byte = Instant::now();
     let mut body = resp.bytes_stream();
     'read: while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| StreamError::Upstream(crate::upstream::client::describe(&e)))?;
-        sse.feed(&chunk, &mut events).map_err(|e| StreamError::Decode(e.to_string()))?;
+        let chunk =
+            chunk.map_err(|e| StreamError::Upstream(crate::upstream::client::describe(&e)))?;
+        sse.feed(&chunk, &mut events)
+            .map_err(|e| StreamError::Decode(e.to_string()))?;
         for data in events.drain(..) {
             if data.trim() == "[DONE]" {
                 break 'read;
@@ -202,7 +218,11 @@ pub async fn collect(
     if let Some(last) = sse.finish().filter(|d| d.trim() != "[DONE]") {
         lines.extend(tr.push(&last)?);
     }
-    lines.extend(tr.finish(Timing { started, first_byte: Some(first_byte), ended: Instant::now() })?);
+    lines.extend(tr.finish(Timing {
+        started,
+        first_byte: Some(first_byte),
+        ended: Instant::now(),
+    })?);
     merge(lines).ok_or_else(|| StreamError::Decode("empty stream".into()))
 }
 
