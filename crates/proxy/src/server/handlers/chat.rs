@@ -12,6 +12,7 @@ use crate::openai::{ChatCompletion, ChatCompletionRequest};
 use crate::server::body::{parse, RawBody};
 use crate::server::ndjson::{single, NDJSON};
 use crate::server::AppState;
+use crate::upstream::UpstreamError;
 use crate::translate::{self, now_rfc3339, ReplyOptions, Timing};
 use axum::extract::State;
 use axum::http::header;
@@ -113,9 +114,13 @@ async fn run(
     started: Instant,
 ) -> Result<Response, Error> {
     let stream = req.stream;
+    let has_tools = req.tools.is_some();
     let body = serde_json::to_vec(&req).map_err(|e| Error::Internal(e.to_string()))?;
     drop(req);
-    let resp = s.upstream.chat(Bytes::from(body), stream).await?;
+    let resp = match s.upstream.chat(Bytes::from(body), stream).await {
+        Ok(r) => r,
+        Err(e) => return Err(refusal(e, &opts.model, has_tools)),
+    };
     let is_sse = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -134,6 +139,23 @@ async fn run(
     } else {
         one(kind, reply)
     })
+}
+
+/// Names Open WebUI's refusals the way Ollama clients recognise them: a model that vanished
+/// is "not found"; a tools request refused as invalid says "does not support tools" (Ollie
+/// retries without tools on those words).
+fn refusal(e: UpstreamError, model: &str, has_tools: bool) -> Error {
+    match e {
+        UpstreamError::Status { status: 400 | 404, message }
+            if message.eq_ignore_ascii_case("model not found") =>
+        {
+            Error::ModelNotFound(model.to_string())
+        }
+        UpstreamError::Status { status: 400 | 422, message } if has_tools => {
+            Error::BadRequest(format!("\"{model}\" does not support tools: {message}"))
+        }
+        other => other.into(),
+    }
 }
 
 async fn whole(
