@@ -2,6 +2,7 @@
 //! a parsed upstream URL, a socket address, real durations. Validation happens once, at start,
 //! with one-line errors that say how to fix the value.
 
+use secrecy::SecretString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use url::Url;
@@ -62,8 +63,23 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Extra allowed CORS origins (patterns with one `*`), on top of Ollama's defaults.
     pub cors_origins: Vec<String>,
-    /// Requests per second per client; `None` = no limit.
+    /// Extra accepted `Host` names (lower-case, no port), on top of the local ones: needed when
+    /// clients on a LAN reach the proxy by a DNS name.
+    pub allowed_hosts: Vec<String>,
+    /// When set, every request but `GET`/`HEAD /` must carry `Authorization: Bearer <token>`.
+    pub client_token: Option<SecretString>,
+    /// Requests per second per client address; `None` = no limit.
     pub rate_limit: Option<u32>,
+    /// Requests a client may make at once before the rate applies; `None` = one second's worth.
+    pub rate_burst: Option<u32>,
+    /// Largest request head (request line and headers), bytes; at least 8 KiB.
+    pub max_header_bytes: usize,
+    /// Most headers in one request.
+    pub max_headers: usize,
+    /// Longest wait for a request head, also how long an idle keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// Longest time to receive a whole request body.
+    pub body_read_timeout: Duration,
     /// Reported by `/api/version`.
     pub ollama_version: String,
 }
@@ -90,7 +106,14 @@ impl Config {
             stream_idle_timeout: Some(Duration::from_secs(300)),
             shutdown_timeout: Duration::from_secs(5),
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            client_token: None,
             rate_limit: None,
+            rate_burst: None,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
             ollama_version: DEFAULT_OLLAMA_VERSION.to_string(),
         }
     }
@@ -159,6 +182,63 @@ pub fn parse_host(host: &str) -> Result<IpAddr, ConfigError> {
     h.parse().map_err(|_| ConfigError::Host(host.to_string()))
 }
 
+/// Checks one extra CORS origin and returns it trimmed and lower-cased: `*` alone (allow every
+/// origin), or `scheme://host[:port]` with at most one `*` (`chrome-extension://*`,
+/// `https://*.example.com`, `http://localhost:*`).
+pub fn parse_origin(origin: &str) -> Result<String, ConfigError> {
+    let o = origin.trim().to_ascii_lowercase();
+    if o == "*" {
+        return Ok(o);
+    }
+    let bad = || ConfigError::Origin(origin.to_string());
+    let (scheme, rest) = o.split_once("://").ok_or_else(bad)?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let rest_ok =
+        !rest.is_empty() && !rest.contains(['/', '?', '#']) && !rest.contains(char::is_whitespace);
+    if scheme_ok && rest_ok && o.matches('*').count() <= 1 {
+        Ok(o)
+    } else {
+        Err(bad())
+    }
+}
+
+/// Parses a comma-separated origin list (`OLLAMA_ORIGINS` style); empty items are skipped.
+pub fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_origin)
+        .collect()
+}
+
+/// Parses a comma-separated list of extra `Host` names: DNS names or IP literals, no port.
+pub fn parse_allowed_hosts(list: &str) -> Result<Vec<String>, ConfigError> {
+    let check = |h: &str| {
+        let name = h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let ok = !name.is_empty()
+            && (name.parse::<IpAddr>().is_ok()
+                || name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c)));
+        if ok {
+            Ok(name)
+        } else {
+            Err(ConfigError::Host(h.to_string()))
+        }
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(check)
+        .collect()
+}
+
 /// Parses a Go-style duration: `300ms`, `1.5s`, `10m`, `1h30m`, `2h`, bare `0`. Units: ns, us
 /// (µs), ms, s, m, h. A bare number other than 0 is refused (as in Go).
 pub fn parse_duration(input: &str) -> Result<Duration, ConfigError> {
@@ -213,81 +293,5 @@ pub fn human_bytes(n: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upstream_urls_are_normalised() {
-        let cases = [
-            ("http://owui.lan:8080/", "http://owui.lan:8080/"),
-            (
-                "https://example.com/openwebui/",
-                "https://example.com/openwebui",
-            ),
-            ("127.0.0.1:8080", "http://127.0.0.1:8080/"),
-            ("localhost:3000", "http://localhost:3000/"),
-            ("chat.example.com", "https://chat.example.com/"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse_upstream_url(input).unwrap().as_str(), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn bad_upstream_urls_are_explained() {
-        for input in ["", "ftp://x", "http://", "http://u:p@host", "http://h/?q=1"] {
-            assert!(parse_upstream_url(input).is_err(), "{input}");
-        }
-    }
-
-    #[test]
-    fn upstream_url_keeps_path_prefix() {
-        let c = Config::new(parse_upstream_url("https://h/prefix/").unwrap());
-        assert_eq!(c.upstream_url("/api/models"), "https://h/prefix/api/models");
-        let c = Config::new(parse_upstream_url("https://h").unwrap());
-        assert_eq!(c.upstream_url("/api/models"), "https://h/api/models");
-    }
-
-    #[test]
-    fn go_durations() {
-        let ok = [
-            ("0", 0.0),
-            ("300ms", 0.3),
-            ("30s", 30.0),
-            ("10m", 600.0),
-            ("1h30m", 5400.0),
-            ("1.5s", 1.5),
-        ];
-        for (input, secs) in ok {
-            assert_eq!(
-                parse_duration(input).unwrap(),
-                Duration::from_secs_f64(secs),
-                "{input}"
-            );
-        }
-        for input in ["", "10", "5x", "m", "-1s", "1h 2m"] {
-            assert!(parse_duration(input).is_err(), "{input}");
-        }
-    }
-
-    #[test]
-    fn hosts_accept_ipv6_and_localhost() {
-        assert_eq!(parse_host("::1").unwrap(), "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(
-            parse_host("[::1]").unwrap(),
-            "::1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            parse_host("localhost").unwrap(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        );
-        assert!(parse_host("example.com").is_err());
-    }
-
-    #[test]
-    fn human_bytes_reads_well() {
-        assert_eq!(human_bytes(200), "200 B");
-        assert_eq!(human_bytes(100 * 1024 * 1024), "100 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

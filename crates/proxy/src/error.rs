@@ -48,6 +48,9 @@ pub enum Error {
     /// Too many requests from this client.
     #[error("too many requests: retry in {0} s")]
     RateLimited(u64),
+    /// The client did not send its request body in time.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// Request translation refused the request.
     #[error(transparent)]
     Translate(#[from] TranslateError),
@@ -88,6 +91,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::Upstream(u) => upstream_status(u),
             Error::Stream(_) => StatusCode::BAD_GATEWAY,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,6 +128,7 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::Unauthorized(_) => "unauthorized",
             Error::RateLimited(_) => "rate_limited",
+            Error::RequestTimeout => "request_timeout",
             Error::Internal(_) => "internal",
             _ => "bad_request",
         }
@@ -182,6 +187,11 @@ impl IntoResponse for Error {
         if let Error::RateLimited(secs) = self {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        if let Error::RequestTimeout = self {
+            let close = axum::http::HeaderValue::from_static("close");
+            resp.headers_mut()
+                .insert(axum::http::header::CONNECTION, close);
         }
         if let Error::MethodNotAllowed = self {
             resp.headers_mut().remove(axum::http::header::ALLOW);

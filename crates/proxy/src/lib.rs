@@ -11,7 +11,10 @@
 //! - [`ollama`], [`openai`]: the two wire formats.
 //! - [`translate`]: pure, synchronous mapping between them (requests, replies, streams, models).
 //! - `upstream`: the pooled HTTP client, sign-in, SSE decoding.
-//! - `server`: the axum router, handlers and middleware; [`router`] and [`serve`].
+//! - `cache`: the model list (memory → encrypted disk → upstream), `/api/show` replies, the
+//!   saved session, and the AES-256-GCM envelope with its keychain-held key.
+//! - `server`: the axum router, handlers, the guard (host, origin, client token, rate limit)
+//!   and the accept loop; [`router`] and [`serve`].
 
 pub mod config;
 pub mod credentials;

@@ -15,6 +15,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "openwebui-ollama-proxy/security.rs"]
+mod security;
+
 const NAME: &str = "openwebui-ollama-proxy";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const BUILD: &str = match option_env!("OPENWEBUI_PROXY_BUILD") {
@@ -94,9 +97,11 @@ struct Args {
     /// Extra allowed browser origins, comma-separated (e.g. chrome-extension://*)
     #[arg(long, env = "OLLAMA_ORIGINS", default_value = "")]
     cors_origins: String,
-    /// Requests per second per client (0 = no limit)
+    /// Requests per second per client address (0 = no limit)
     #[arg(long, env = "OPENWEBUI_PROXY_RATE_LIMIT", default_value_t = 0)]
     rate_limit: u32,
+    #[command(flatten)]
+    security: security::SecurityArgs,
     /// Version reported by /api/version
     #[arg(long, env = "OPENWEBUI_PROXY_OLLAMA_VERSION", default_value = config::DEFAULT_OLLAMA_VERSION)]
     ollama_version: String,
@@ -112,7 +117,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse_from(go_style_args(std::env::args())) {
+    let argv = go_style_args(std::env::args());
+    let args = match Args::try_parse_from(&argv) {
         Ok(a) => a,
         Err(e) => e.exit(),
     };
@@ -125,7 +131,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_tracing();
-    match run(args) {
+    if args.security.clear_data {
+        return match clear_data(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match run(args, &argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
@@ -172,15 +187,17 @@ fn init_tracing() {
         .init();
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    let (config, creds) = configure(args)?;
+fn run(args: Args, argv: &[String]) -> anyhow::Result<()> {
+    let (config, creds) = configure(&args)?;
+    security::warn_exposure(&config, argv);
+    let key = security::cache_key(&args.security, &config, NAME)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(serve(config, creds))
+    rt.block_on(serve(config, creds, key))
 }
 
-fn configure(args: Args) -> anyhow::Result<(Config, Credentials)> {
+fn configure(args: &Args) -> anyhow::Result<(Config, Credentials)> {
     let Some(url) = args
         .openwebui_url
         .as_deref()
@@ -202,17 +219,11 @@ fn configure(args: Args) -> anyhow::Result<(Config, Credentials)> {
     let idle = parse_duration(&args.stream_idle_timeout).context("--stream-idle-timeout")?;
     c.stream_idle_timeout = (!idle.is_zero()).then_some(idle);
     c.shutdown_timeout = parse_duration(&args.shutdown_timeout).context("--shutdown-timeout")?;
-    c.cors_origins = args
-        .cors_origins
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
+    c.cors_origins = config::parse_origins(&args.cors_origins).context("--cors-origins")?;
     c.rate_limit = (args.rate_limit > 0).then_some(args.rate_limit);
     c.ollama_version = args.ollama_version.clone();
-    c.cache_dir = args.cache_dir.clone();
-    let creds = credentials(&args, c.upstream.as_str())?;
+    security::apply(&args.security, args.cache_dir.clone(), &mut c)?;
+    let creds = credentials(args, c.upstream.as_str())?;
     Ok((c, creds))
 }
 
@@ -284,6 +295,15 @@ fn read_stdin_password() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(line))
 }
 
+/// `--clear-data` with the OS keychain (or nothing, without keychain support).
+fn clear_data(args: &Args) -> anyhow::Result<()> {
+    #[cfg(feature = "keyring")]
+    let store = proxy::credentials::KeyringStore::new(NAME);
+    #[cfg(not(feature = "keyring"))]
+    let store = proxy::MemoryStore::new();
+    security::clear_data(&args.security, args.cache_dir.clone(), &store)
+}
+
 /// A secret the tray app stored in the OS keychain, if any.
 fn keychain(name: &str) -> Option<SecretString> {
     #[cfg(feature = "keyring")]
@@ -300,7 +320,11 @@ fn keychain(name: &str) -> Option<SecretString> {
     }
 }
 
-async fn serve(config: Config, creds: Credentials) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    creds: Credentials,
+    key: Option<proxy::cache::CacheKey>,
+) -> anyhow::Result<()> {
     let addr = config.listen;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -317,10 +341,10 @@ async fn serve(config: Config, creds: Credentials) -> anyhow::Result<()> {
         stream_idle = ?config.stream_idle_timeout,
         "Open WebUI: {}", config.upstream
     );
-    if !addr.ip().is_loopback() {
-        tracing::warn!("listening on {addr}, reachable from other machines: anyone who can connect uses your Open WebUI account");
-    }
-    let state = AppState::new(config, creds, EventSink::default())?;
+    let state = match &key {
+        Some(key) => AppState::with_disk_cache(config, creds, EventSink::default(), key)?,
+        None => AppState::new(config, creds, EventSink::default())?,
+    };
     let check = state.clone();
     tokio::spawn(async move {
         match check.check_upstream().await {

@@ -1,5 +1,6 @@
 //! Reading request bodies the way real Ollama does: any `Content-Type` (or none), JSON decoded
-//! leniently, an empty body refused, and a size cap answered with 413.
+//! leniently, an empty body refused, a size cap answered with 413, and a client too slow to
+//! send its body cut off with 408.
 
 use super::AppState;
 use crate::config::human_bytes;
@@ -27,7 +28,11 @@ impl FromRequest<AppState> for RawBody {
             return Err(too_large());
         }
         let body: Body = req.into_body();
-        match axum::body::to_bytes(body, limit).await {
+        let read = axum::body::to_bytes(body, limit);
+        let Ok(read) = tokio::time::timeout(state.config.body_read_timeout, read).await else {
+            return Err(Error::RequestTimeout);
+        };
+        match read {
             Ok(b) => Ok(RawBody(b)),
             Err(e) => {
                 let is_limit = std::error::Error::source(&e)

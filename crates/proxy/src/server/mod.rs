@@ -1,17 +1,19 @@
-//! The HTTP side: [`AppState`], the axum [`router`] with every Ollama route, and [`serve`] with
+//! The HTTP side: [`AppState`], the axum [`router`] with every Ollama route behind the
+//! [`guard`], and [`serve`]: the accept loop with header limits and slow-client timeouts, and a
 //! graceful shutdown that lets open streams finish and ends the rest with an error line.
 
 mod body;
+pub mod guard;
 pub mod handlers;
+mod listen;
 mod middleware;
 mod ndjson;
 
-use crate::cache::ModelCache;
+use crate::cache::{CacheKey, DiskCache, ModelCache, SessionStore, ShowCache};
 use crate::config::Config;
 use crate::credentials::Credentials;
-use crate::events::{EventSink, ProxyEvent};
+use crate::events::EventSink;
 use crate::upstream::{Upstream, UpstreamError};
-use axum::serve::ListenerExt;
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
@@ -31,25 +33,92 @@ pub struct AppState {
     pub events: EventSink,
     /// Cancelled when open streams must end (shutdown deadline).
     pub closing: CancellationToken,
+    /// Who may talk to the proxy (host, origin, client token, rate limit).
+    pub guard: Arc<guard::Guard>,
+    /// Rendered `/api/show` replies.
+    pub shows: Arc<ShowCache>,
+    /// The encrypted disk tier, when enabled.
+    pub disk: Option<Arc<DiskCache>>,
 }
 
 impl AppState {
-    /// Builds the state; sends nothing upstream yet.
+    /// Builds the state with memory caches only (`config.cache_dir` is not used); sends
+    /// nothing upstream yet.
     pub fn new(
         config: Config,
         creds: Credentials,
         events: EventSink,
     ) -> Result<Self, UpstreamError> {
+        Self::build(config, creds, events, None)
+    }
+
+    /// Builds the state with the encrypted disk cache in `config.cache_dir` under `key`: the
+    /// model list and a saved session are loaded now. A folder that cannot be used is logged
+    /// and the proxy runs without a disk cache.
+    pub fn with_disk_cache(
+        config: Config,
+        creds: Credentials,
+        events: EventSink,
+        key: &CacheKey,
+    ) -> Result<Self, UpstreamError> {
+        let disk = config
+            .cache_dir
+            .as_ref()
+            .and_then(|dir| match DiskCache::open(dir, key) {
+                Ok(d) => Some(Arc::new(d)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "running without a disk cache");
+                    None
+                }
+            });
+        Self::build(config, creds, events, disk)
+    }
+
+    fn build(
+        config: Config,
+        creds: Credentials,
+        events: EventSink,
+        disk: Option<Arc<DiskCache>>,
+    ) -> Result<Self, UpstreamError> {
         let config = Arc::new(config);
+        let server = config.upstream.as_str().to_string();
+        let models = match &disk {
+            Some(d) => {
+                ModelCache::with_disk(config.tags_ttl, d.clone(), &server, &creds.user_label())
+            }
+            None => ModelCache::new(config.tags_ttl),
+        };
+        let session = disk
+            .as_ref()
+            .and_then(|d| SessionStore::new(d.clone(), &server, &creds));
         let upstream = Arc::new(Upstream::new(config.clone(), creds, events.clone())?);
-        let models = Arc::new(ModelCache::new(config.tags_ttl));
+        if let Some(session) = session {
+            if let Some(token) = session.load() {
+                tracing::info!("reusing the saved Open WebUI session");
+                upstream.auth().adopt(token);
+            }
+            upstream.auth().persist_with(Arc::new(session));
+        }
         Ok(AppState {
+            guard: Arc::new(guard::Guard::new(&config)),
+            shows: Arc::new(ShowCache::new(config.show_ttl)),
             config,
             upstream,
-            models,
+            models: Arc::new(models),
             events,
             closing: CancellationToken::new(),
+            disk,
         })
+    }
+
+    /// Deletes the saved session and cached lists on disk (sign-out, "clear data"); the memory
+    /// caches of this state stay until it is dropped.
+    pub fn clear_disk_cache(&self) {
+        if let Some(d) = &self.disk {
+            if let Err(e) = d.clear() {
+                tracing::warn!(error = %e, "clearing the disk cache failed");
+            }
+        }
     }
 
     /// Signs in (if needed) and fetches the model list: the check a user's "Sign in" runs.
@@ -60,9 +129,13 @@ impl AppState {
     }
 }
 
-/// All routes with their middleware.
+/// All routes with their middleware: the request span outside, the guard inside it.
 pub fn router(state: AppState) -> Router {
     handlers::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,
@@ -71,42 +144,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets open requests finish for
-/// `shutdown_timeout`, and ends streams still open with an `{"error": …}` line.
+/// `shutdown_timeout`, and ends streams still open with an `{"error": …}` line. Each
+/// connection has a limit on its request head (size, count, time to arrive) and idles out.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    let closing = state.closing.clone();
-    let grace = state.config.shutdown_timeout;
-    let events = state.events.clone();
-    let app = router(state);
-    events.send(ProxyEvent::Started { addr });
-    tracing::info!("listening on http://{addr}");
-    let deadline = closing.clone();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing open requests");
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            deadline.cancel();
-        });
-    };
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
-    let forced = async {
-        closing.cancelled().await;
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    };
-    let result = tokio::select! {
-        r = std::future::IntoFuture::into_future(server) => r,
-        () = forced => Ok(()),
-    };
-    events.send(ProxyEvent::Stopped);
-    tracing::info!("stopped");
-    result
+    listen::run(listener, state, shutdown).await
 }

@@ -8,7 +8,7 @@ use crate::credentials::Credentials;
 use crate::events::{EventSink, ProxyEvent};
 use crate::openai::{error_message, SigninResponse};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Why no usable token could be had. Messages are for people; `kind()` is for code.
@@ -112,6 +112,15 @@ impl Token {
     }
 }
 
+/// Keeps a session token between runs (the encrypted disk cache). Implementations log their
+/// own failures; persisting never fails a sign-in.
+pub trait TokenStore: Send + Sync {
+    /// Saves a freshly obtained session token.
+    fn save(&self, token: &Token);
+    /// Forgets the saved token (Open WebUI refused it).
+    fn forget(&self);
+}
+
 /// Sign-in state shared by all requests.
 pub struct Auth {
     creds: Credentials,
@@ -122,6 +131,7 @@ pub struct Auth {
     refresh: tokio::sync::Mutex<()>,
     failure: Mutex<Option<(Instant, AuthError)>>,
     events: EventSink,
+    persist: OnceLock<Arc<dyn TokenStore>>,
 }
 
 impl Auth {
@@ -151,6 +161,7 @@ impl Auth {
             refresh: tokio::sync::Mutex::new(()),
             failure: Mutex::new(None),
             events,
+            persist: OnceLock::new(),
         }
     }
 
@@ -179,6 +190,13 @@ impl Auth {
         }
     }
 
+    /// Saves every new session token to `store` from now on (password sign-in only; set once).
+    pub fn persist_with(&self, store: Arc<dyn TokenStore>) {
+        if !self.is_api_key() {
+            let _ = self.persist.set(store);
+        }
+    }
+
     /// A usable token, signing in when there is none or it is about to expire.
     pub async fn token(self: &Arc<Self>) -> Result<Arc<Token>, AuthError> {
         if let Some(t) = self.fresh() {
@@ -191,19 +209,30 @@ impl Auth {
         if let Some(e) = self.recent_failure() {
             return Err(e);
         }
+        // The sign-in and its bookkeeping run detached: a client that disconnects meanwhile
+        // drops only its wait, and the token still serves the requests after it.
         let me = Arc::clone(self);
-        let result = tokio::spawn(async move { me.sign_in().await })
-            .await
-            .unwrap_or_else(|e| Err(AuthError::Unreachable(format!("sign-in task failed: {e}"))));
-        self.record(result)
+        tokio::spawn(async move {
+            let result = me.sign_in().await;
+            me.record(result)
+        })
+        .await
+        .unwrap_or_else(|e| Err(AuthError::Unreachable(format!("sign-in task failed: {e}"))))
     }
 
     /// Forgets `seen` after the server refused it, so the next [`Auth::token`] signs in again.
     /// A token already replaced by another request is left alone.
     pub fn invalidate(&self, seen: &Arc<Token>) {
-        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, seen)) {
-            *cur = None;
+        let forgot = {
+            let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+            let same = cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, seen));
+            if same {
+                *cur = None;
+            }
+            same
+        };
+        if let Some(p) = self.persist.get().filter(|_| forgot) {
+            p.forget();
         }
     }
 
@@ -235,6 +264,9 @@ impl Auth {
                 let token = Arc::new(token);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
                 *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                if let Some(p) = self.persist.get() {
+                    p.save(&token);
+                }
                 self.events.send(ProxyEvent::SignedIn {
                     email: self.creds.email().map(str::to_string),
                     role: token.role.clone(),

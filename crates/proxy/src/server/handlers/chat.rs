@@ -2,7 +2,7 @@
 //! translate to a chat completion, call Open WebUI, and relay the answer as NDJSON or one JSON
 //! object. Empty requests get Ollama's load/unload reply without an upstream call.
 
-use super::stream::{collect, relay, split, Kind};
+use super::stream::{relay, split, Kind, Relay};
 use super::{required_model, resolve};
 use crate::error::Error;
 use crate::ollama::{
@@ -12,8 +12,8 @@ use crate::openai::{ChatCompletion, ChatCompletionRequest};
 use crate::server::body::{parse, RawBody};
 use crate::server::ndjson::{single, NDJSON};
 use crate::server::AppState;
-use crate::upstream::UpstreamError;
 use crate::translate::{self, now_rfc3339, ReplyOptions, Timing};
+use crate::upstream::UpstreamError;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -127,10 +127,14 @@ async fn run(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("event-stream"));
     if stream && is_sse {
-        return Ok(relay(s, resp, opts, kind, started));
+        return Ok(relay(Relay::new(s, resp, opts, started), kind));
     }
     let reply = if is_sse {
-        collect(s, resp, opts, started).await?
+        let wait = s.upstream.non_stream_wait();
+        let collected = tokio::time::timeout(wait, Relay::new(s, resp, opts, started).collect());
+        collected
+            .await
+            .map_err(|_| Error::Upstream(UpstreamError::Timeout(wait)))??
     } else {
         whole(s, resp, &opts, started).await?
     };
@@ -146,12 +150,16 @@ async fn run(
 /// retries without tools on those words).
 fn refusal(e: UpstreamError, model: &str, has_tools: bool) -> Error {
     match e {
-        UpstreamError::Status { status: 400 | 404, message }
-            if message.eq_ignore_ascii_case("model not found") =>
-        {
+        UpstreamError::Status {
+            status: 400 | 404,
+            message,
+        } if message.eq_ignore_ascii_case("model not found") => {
             Error::ModelNotFound(model.to_string())
         }
-        UpstreamError::Status { status: 400 | 422, message } if has_tools => {
+        UpstreamError::Status {
+            status: 400 | 422,
+            message,
+        } if has_tools => {
             Error::BadRequest(format!("\"{model}\" does not support tools: {message}"))
         }
         other => other.into(),

@@ -1,4 +1,5 @@
-//! Liveness and metadata: `/`, `/api/version`, `/api/tags`, `/api/show`, `/api/ps`.
+//! Liveness and metadata: `/`, `/api/version`, `/api/tags`, `/api/show` (rendered replies
+//! cached in memory), `/api/ps`.
 
 use super::{required_model, resolve};
 use crate::error::Error;
@@ -44,15 +45,23 @@ pub async fn show(
     let req: ShowRequest = parse(&body)?;
     let requested = required_model(req.model.filter(|m| !m.is_empty()).or(req.name))?;
     let (set, i) = resolve(&s, &requested).await?;
-    let mut reply = tm::show(&set.models[i]);
     let copilot = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ua| ua.starts_with("GitHubCopilotChat/"));
-    if copilot {
-        reply
-            .model_info
-            .insert("general.basename".into(), requested.into());
+    if !copilot {
+        let body = s.shows.get_or_render(&set, i, |m| json_bytes(&tm::show(m)));
+        return Ok(([(header::CONTENT_TYPE, JSON)], body).into_response());
     }
+    let mut reply = tm::show(&set.models[i]);
+    reply
+        .model_info
+        .insert("general.basename".into(), requested.into());
     Ok(json(&reply))
+}
+
+fn json_bytes<T: serde::Serialize>(value: &T) -> bytes::Bytes {
+    let mut buf = Vec::with_capacity(1024);
+    crate::server::ndjson::push_line(&mut buf, value);
+    buf.into()
 }

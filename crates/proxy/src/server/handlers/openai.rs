@@ -137,7 +137,7 @@ async fn map_model(s: &AppState, req: &mut Map<String, Value>) -> Result<(), Err
 async fn forward(s: &AppState, resp: reqwest::Response, stream: bool) -> Result<Response, Error> {
     let ct = resp.headers().get(header::CONTENT_TYPE).cloned();
     if stream {
-        let body = Body::from_stream(resp.bytes_stream());
+        let body = Body::from_stream(sse_passthrough(s, resp));
         let ct = ct.unwrap_or(header::HeaderValue::from_static("text/event-stream"));
         return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
     }
@@ -146,4 +146,44 @@ async fn forward(s: &AppState, resp: reqwest::Response, stream: bool) -> Result<
         .json_body(resp, s.config.max_upstream_body)
         .await?;
     Ok(([(header::CONTENT_TYPE, JSON)], bytes).into_response())
+}
+
+/// Relays SSE bytes as they come, with the stream idle limit and shutdown; a failure ends the
+/// stream with an OpenAI-style `data: {"error": …}` event, which OpenAI SDKs recognise.
+fn sse_passthrough(
+    s: &AppState,
+    resp: reqwest::Response,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    let idle = s.config.stream_idle_timeout;
+    let closing = s.closing.clone();
+    let body = resp.bytes_stream().boxed();
+    futures_util::stream::unfold(Some(body), move |body| {
+        let closing = closing.clone();
+        async move {
+            let mut body = body?;
+            let next = async {
+                match idle {
+                    Some(d) => tokio::time::timeout(d, body.next()).await.map_err(|_| d),
+                    None => Ok(body.next().await),
+                }
+            };
+            let failure = tokio::select! {
+                biased;
+                () = closing.cancelled() => "the proxy is shutting down".to_string(),
+                r = next => match r {
+                    Ok(None) => return None,
+                    Ok(Some(Ok(bytes))) => return Some((Ok(bytes), Some(body))),
+                    Ok(Some(Err(e))) => format!(
+                        "the connection to Open WebUI failed: {}",
+                        crate::upstream::client::describe(&e)
+                    ),
+                    Err(d) => format!("Open WebUI sent nothing for {} s", d.as_secs()),
+                },
+            };
+            tracing::warn!(error = %failure, "upstream stream failed");
+            let event = json!({"error": {"message": failure, "type": "api_error", "param": null, "code": null}});
+            Some((Ok(Bytes::from(format!("data: {event}\n\n"))), None))
+        }
+    })
 }

@@ -1,14 +1,17 @@
-//! Relaying an upstream SSE stream as Ollama NDJSON: bytes are decoded into events, translated
-//! into lines, and written once per upstream read (complete lines only). The stream ends with a
+//! Relaying an upstream SSE stream: bytes are decoded into events and translated into Ollama
+//! lines, written once per upstream read (complete lines only), or collected into one reply
+//! when the client asked for no stream. Both ways share the same limits: the stream ends with a
 //! `done` line, or with one `{"error": …}` line when the upstream fails, goes silent past the
 //! idle limit, ends early, or the proxy shuts down. A client that disconnects drops this
 //! stream, which drops the upstream request at once.
 
+use crate::error::Error;
 use crate::ollama::{ChatResponse, GenerateResponse};
 use crate::server::ndjson::{push_error, push_line, NDJSON};
 use crate::server::AppState;
 use crate::translate::{ReplyOptions, StreamError, StreamTranslator, Timing};
 use crate::upstream::sse::SseDecoder;
+use crate::upstream::UpstreamError;
 use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -37,12 +40,45 @@ impl Kind {
     }
 }
 
-struct Relay {
+/// Why a relayed stream stopped early.
+#[derive(Debug)]
+enum Failure {
+    /// The upstream said so, sent garbage, or the connection broke.
+    Stream(StreamError),
+    /// Nothing arrived for this long.
+    Idle(Duration),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Stream(e) => e.to_string(),
+            Failure::Idle(d) => format!("Open WebUI sent nothing for {} s", d.as_secs()),
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Stream(e) => Error::Stream(e),
+            Failure::Idle(d) => Error::Upstream(UpstreamError::Timeout(d)),
+        }
+    }
+}
+
+impl From<StreamError> for Failure {
+    fn from(e: StreamError) -> Self {
+        Failure::Stream(e)
+    }
+}
+
+/// The decoding state of one upstream stream.
+pub struct Relay {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     sse: SseDecoder,
     translator: Option<StreamTranslator>,
     events: Vec<String>,
-    kind: Kind,
     idle: Option<Duration>,
     closing: CancellationToken,
     started: Instant,
@@ -52,10 +88,29 @@ struct Relay {
 enum Step {
     Chunk(Bytes),
     Eof,
-    Fail(String),
+    Fail(Failure),
 }
 
 impl Relay {
+    /// Starts decoding an upstream SSE response.
+    pub fn new(
+        state: &AppState,
+        resp: reqwest::Response,
+        opts: ReplyOptions,
+        started: Instant,
+    ) -> Self {
+        Relay {
+            body: resp.bytes_stream().boxed(),
+            sse: SseDecoder::new(state.config.max_sse_event),
+            translator: Some(StreamTranslator::new(opts)),
+            events: Vec::new(),
+            idle: state.config.stream_idle_timeout,
+            closing: state.closing.clone(),
+            started,
+            first_byte: Instant::now(),
+        }
+    }
+
     async fn next_step(&mut self) -> Step {
         let read = async {
             match self.idle {
@@ -67,163 +122,138 @@ impl Relay {
         };
         tokio::select! {
             biased;
-            () = self.closing.cancelled() => Step::Fail("the proxy is shutting down".into()),
+            () = self.closing.cancelled() => Step::Fail(Failure::Stream(StreamError::Upstream(
+                "the proxy is shutting down".into(),
+            ))),
             r = read => match r {
-                Err(d) => Step::Fail(format!("Open WebUI sent nothing for {} s", d.as_secs())),
+                Err(d) => Step::Fail(Failure::Idle(d)),
                 Ok(None) => Step::Eof,
                 Ok(Some(Ok(b))) => Step::Chunk(b),
-                Ok(Some(Err(e))) => Step::Fail(format!(
+                Ok(Some(Err(e))) => Step::Fail(Failure::Stream(StreamError::Upstream(format!(
                     "the connection to Open WebUI failed: {}",
                     crate::upstream::client::describe(&e)
-                )),
+                )))),
             }
         }
     }
 
     /// Translates buffered events into `out`. Returns true when the stream is complete.
-    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, StreamError> {
-        let events = std::mem::take(&mut self.events);
-        for data in &events {
+    fn drain(&mut self, out: &mut Vec<ChatResponse>) -> Result<bool, StreamError> {
+        let mut events = std::mem::take(&mut self.events);
+        let mut complete = false;
+        for data in events.drain(..) {
             if data.trim() == "[DONE]" {
-                return self.finish(out).map(|()| true);
+                self.finish(out)?;
+                complete = true;
+                break;
             }
             let Some(tr) = self.translator.as_mut() else {
-                return Ok(true);
+                break;
             };
-            for line in tr.push(data)? {
-                self.kind.push(out, line);
-            }
+            out.extend(tr.push(&data)?);
         }
         self.events = events;
-        self.events.clear();
-        Ok(false)
+        Ok(complete || self.translator.is_none())
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), StreamError> {
+    fn finish(&mut self, out: &mut Vec<ChatResponse>) -> Result<(), StreamError> {
         let Some(tr) = self.translator.take() else {
             return Ok(());
         };
+        let ended = Instant::now();
         let timing = Timing {
             started: self.started,
             first_byte: Some(self.first_byte),
-            ended: Instant::now(),
+            ended,
         };
-        for line in tr.finish(timing)? {
-            self.kind.push(out, line);
-        }
+        out.extend(tr.finish(timing)?);
         Ok(())
     }
 
-    /// Produces the next batch of bytes for the client, or `None` when done.
-    async fn next_batch(&mut self) -> Option<Bytes> {
+    fn at_eof(&mut self, out: &mut Vec<ChatResponse>) -> Result<(), StreamError> {
+        if let Some(last) = self.sse.finish() {
+            self.events.push(last);
+        }
+        if self.drain(out)? {
+            return Ok(());
+        }
+        if !self
+            .translator
+            .as_ref()
+            .is_some_and(StreamTranslator::saw_finish)
+        {
+            return Err(StreamError::Upstream(
+                "the stream from Open WebUI ended before the answer was complete".into(),
+            ));
+        }
+        self.finish(out)
+    }
+
+    /// The next lines to send: `None` once the stream is over. On failure, the lines decoded
+    /// before it come with the error.
+    async fn next_lines(
+        &mut self,
+    ) -> Option<Result<Vec<ChatResponse>, (Vec<ChatResponse>, Failure)>> {
         self.translator.as_ref()?;
         let mut out = Vec::new();
         loop {
-            let step = self.next_step().await;
-            let result = match step {
-                Step::Chunk(b) => self
-                    .sse
-                    .feed(&b, &mut self.events)
-                    .map_err(|e| StreamError::Decode(e.to_string()))
-                    .and_then(|()| self.drain(&mut out)),
-                Step::Eof => self.at_eof(&mut out),
-                Step::Fail(msg) => Err(StreamError::Upstream(msg)),
+            let result = match self.next_step().await {
+                Step::Chunk(b) => match self.sse.feed(&b, &mut self.events) {
+                    Ok(()) => self.drain(&mut out).map_err(Failure::from),
+                    Err(e) => Err(Failure::Stream(StreamError::Decode(e.to_string()))),
+                },
+                Step::Eof => self.at_eof(&mut out).map(|()| true).map_err(Failure::from),
+                Step::Fail(f) => Err(f),
             };
             match result {
                 Ok(false) if out.is_empty() => continue,
-                Ok(_) => return Some(Bytes::from(out)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "upstream stream failed");
+                Ok(_) => return Some(Ok(out)),
+                Err(f) => {
                     self.translator = None;
-                    push_error(&mut out, &e.to_string());
-                    return Some(Bytes::from(out));
+                    return Some(Err((out, f)));
                 }
             }
         }
     }
 
-    fn at_eof(&mut self, out: &mut Vec<u8>) -> Result<bool, StreamError> {
-        if let Some(last) = self.sse.finish() {
-            self.events.push(last);
+    /// Bytes for a streaming client; the stream's last batch ends with an error line on failure.
+    async fn next_batch(&mut self, kind: Kind) -> Option<Bytes> {
+        let (lines, failure) = match self.next_lines().await? {
+            Ok(lines) => (lines, None),
+            Err((lines, f)) => (lines, Some(f)),
+        };
+        let mut buf = Vec::with_capacity(lines.len() * 160);
+        for line in lines {
+            kind.push(&mut buf, line);
         }
-        if self.drain(out)? {
-            return Ok(true);
+        if let Some(f) = failure {
+            tracing::warn!(error = %f.message(), "upstream stream failed");
+            push_error(&mut buf, &f.message());
         }
-        let complete = self
-            .translator
-            .as_ref()
-            .is_some_and(StreamTranslator::saw_finish);
-        if !complete {
-            return Err(StreamError::Upstream(
-                "the stream from Open WebUI ended before the answer was complete".into(),
-            ));
+        Some(Bytes::from(buf))
+    }
+
+    /// The whole answer as one reply (the client asked for no stream).
+    pub async fn collect(mut self) -> Result<ChatResponse, Error> {
+        let mut all = Vec::new();
+        while let Some(batch) = self.next_lines().await {
+            match batch {
+                Ok(lines) => all.extend(lines),
+                Err((_, f)) => return Err(f.into()),
+            }
         }
-        self.finish(out).map(|()| true)
+        merge(all).ok_or_else(|| Error::Stream(StreamError::Decode("empty stream".into())))
     }
 }
 
 /// The NDJSON reply for an upstream SSE response.
-pub fn relay(
-    state: &AppState,
-    resp: reqwest::Response,
-    opts: ReplyOptions,
-    kind: Kind,
-    started: Instant,
-) -> Response {
-    let relay = Relay {
-        body: resp.bytes_stream().boxed(),
-        sse: SseDecoder::new(state.config.max_sse_event),
-        translator: Some(StreamTranslator::new(opts)),
-        events: Vec::new(),
-        kind,
-        idle: state.config.stream_idle_timeout,
-        closing: state.closing.clone(),
-        started,
-        first_byte: Instant::now(),
-    };
-    let body = futures_util::stream::unfold(relay, |mut r| async move {
-        r.next_batch()
+pub fn relay(relay: Relay, kind: Kind) -> Response {
+    let body = futures_util::stream::unfold(relay, move |mut r| async move {
+        r.next_batch(kind)
             .await
             .map(|b| (Ok::<_, std::io::Error>(b), r))
     });
     ([(header::CONTENT_TYPE, NDJSON)], Body::from_stream(body)).into_response()
-}
-
-/// Reads a whole SSE response (the client asked for no stream but the upstream streamed) and
-/// merges it into one reply.
-pub async fn collect(
-    state: &AppState,
-    resp: reqwest::Response,
-    opts: ReplyOptions,
-    started: Instant,
-) -> Result<ChatResponse, StreamError> {
-    let mut sse = SseDecoder::new(state.config.max_sse_event);
-    let mut tr = StreamTranslator::new(opts);
-    let mut lines = Vec::new();
-    let mut events = Vec::new();
-    let first_byte = Instant::now();
-    let mut body = resp.bytes_stream();
-    'read: while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| StreamError::Upstream(crate::upstream::client::describe(&e)))?;
-        sse.feed(&chunk, &mut events)
-            .map_err(|e| StreamError::Decode(e.to_string()))?;
-        for data in events.drain(..) {
-            if data.trim() == "[DONE]" {
-                break 'read;
-            }
-            lines.extend(tr.push(&data)?);
-        }
-    }
-    if let Some(last) = sse.finish().filter(|d| d.trim() != "[DONE]") {
-        lines.extend(tr.push(&last)?);
-    }
-    lines.extend(tr.finish(Timing {
-        started,
-        first_byte: Some(first_byte),
-        ended: Instant::now(),
-    })?);
-    merge(lines).ok_or_else(|| StreamError::Decode("empty stream".into()))
 }
 
 /// Folds streamed lines into the single non-streamed reply.
