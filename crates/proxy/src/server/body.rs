@@ -54,6 +54,39 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest("missing request body".into()));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            Error::BadRequest(format!("invalid request body: {inner}"))
+        } else {
+            Error::BadRequest(format!("invalid request body: field {path}: {inner}"))
+        }
+    })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse::<crate::ollama::ChatRequest>(br#"{"model":"m","messages":"hi"}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("field messages"), "{err}");
+        let err = parse::<crate::ollama::ChatRequest>(b"{nope")
+            .err()
+            .map(|e| e.to_string());
+        assert!(err
+            .unwrap_or_default()
+            .starts_with("invalid request body: "));
+        let err = parse::<crate::ollama::ChatRequest>(b"  ")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("missing request body"));
+    }
 }

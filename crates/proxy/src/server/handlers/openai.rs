@@ -178,7 +178,7 @@ fn sse_passthrough(
                         "the connection to Open WebUI failed: {}",
                         crate::upstream::client::describe(&e)
                     ),
-                    Err(d) => format!("Open WebUI sent nothing for {} s", d.as_secs()),
+                    Err(d) => format!("Open WebUI sent nothing for {d:?}"),
                 },
             };
             tracing::warn!(error = %failure, "upstream stream failed");

@@ -53,7 +53,7 @@ impl Failure {
     fn message(&self) -> String {
         match self {
             Failure::Stream(e) => e.to_string(),
-            Failure::Idle(d) => format!("Open WebUI sent nothing for {} s", d.as_secs()),
+            Failure::Idle(d) => format!("Open WebUI sent nothing for {d:?}"),
         }
     }
 }
