@@ -1,0 +1,228 @@
+// The real app under Xvfb with its own D-Bus session: tauri-driver + WebKitWebDriver drive the
+// settings window against a fake Open WebUI on loopback, the tray menu is driven over D-Bus
+// (com.canonical.dbusmenu), secrets are checked in a private gnome-keyring. Steps run in order
+// and share one app instance.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Session, tools, freePort, until, descendants, commOf, memoryOf } from './session.mjs';
+import { WebDriver } from './webdriver.mjs';
+import { startFakeOpenWebUI, ACCOUNT } from './fake-openwebui.mjs';
+
+const TITLE = 'Open WebUI Ollama Proxy';
+const shots = process.env.SCREENSHOTS_DIR;
+let session;
+let upstream;
+let driver;
+let driverProc;
+let port;
+let appPid;
+
+const proxyUrl = (path) => `http://127.0.0.1:${port}${path}`;
+const answers = async (path) => (await fetch(proxyUrl(path))).status === 200;
+const refused = async () => fetch(proxyUrl('/api/version')).then(() => false, () => true);
+const settingsFile = () => join(session.env.XDG_CONFIG_HOME, 'openwebui-ollama-proxy', 'settings.json');
+
+before(async () => {
+  session = await new Session().start();
+  upstream = await startFakeOpenWebUI();
+  port = await freePort();
+  // First run, but on a free port instead of 11434.
+  await mkdir(join(session.env.XDG_CONFIG_HOME, 'openwebui-ollama-proxy'), { recursive: true });
+  await writeFile(settingsFile(), JSON.stringify({ port }));
+  const [driverPort, nativePort] = [await freePort(), await freePort()];
+  driverProc = session.spawn(tools.tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)]);
+  driver = new WebDriver(`http://127.0.0.1:${driverPort}`);
+  await until(() => fetch(`${driver.url}/status`).then((r) => r.ok), { what: 'tauri-driver' });
+  await driver.start({ 'tauri:options': { application: tools.app } });
+  appPid = descendants(driverProc.pid).find((p) => commOf(p)?.startsWith('openwebui-ollam'));
+  assert.ok(appPid, 'the app process is found');
+});
+
+after(async () => {
+  await driver?.end();
+  await upstream?.close();
+  if (process.env.E2E_VERBOSE) {
+    for (const c of session?.children ?? []) console.log(`--- ${c.spawnfile}\n${c.output.join('')}`);
+  }
+  await session?.stop();
+});
+
+/** An HTTPS server with a fresh self-signed certificate (made with openssl). */
+async function selfSignedServer(dir) {
+  const [key, cert] = [join(dir, 'tls.key'), join(dir, 'tls.crt')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_, res) => res.end('{}'));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
+async function waitText(css, re, timeout = 15000) {
+  return until(async () => re.test(await driver.text(css)), { timeout, what: `${css} ~ ${re}` });
+}
+
+test('first run opens the settings window with the sign-in form', async () => {
+  await until(() => driver.run('return document.body.dataset.ready === "true"'), { what: 'window ready' });
+  assert.equal(await driver.text('#status-text'), 'Not signed in');
+  assert.equal(await driver.run('return document.querySelector("#sign-in-form").hidden'), false);
+  assert.match(await session.trayStatus(), /^Not signed in/);
+});
+
+test('a wrong password is explained and nothing is stored', async () => {
+  await driver.type('#server', upstream.url);
+  await driver.type('#email', ACCOUNT.email);
+  await driver.type('#password', 'wrong password');
+  await driver.click('#sign-in');
+  await waitText('#sign-in-result', /Wrong email or password\./);
+  assert.match(await driver.text('#sign-in-result'), /wrong_credentials/);
+  assert.equal(await refused(), true, 'no proxy without an account');
+});
+
+test('unreachable, not Open WebUI and TLS failures are told apart', async () => {
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const web = createHttpServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hi</h1>'));
+  await new Promise((r) => web.listen(0, '127.0.0.1', r));
+  const tls = await selfSignedServer(session.dir);
+  const cases = [
+    [closed, /Cannot reach that address\./, 'upstream_unreachable'],
+    [`http://127.0.0.1:${web.address().port}`, /not an Open WebUI server/, 'not_open_webui'],
+    [`https://127.0.0.1:${tls.address().port}`, /TLS certificate problem/, 'tls_error'],
+  ];
+  for (const [url, title, kind] of cases) {
+    await driver.type('#server', url);
+    await driver.click('#sign-in');
+    await waitText('#sign-in-result', new RegExp(kind));
+    assert.match(await driver.text('#sign-in-result'), title, url);
+  }
+  web.close();
+  tls.close();
+  await driver.type('#server', upstream.url);
+});
+
+test('signing in stores the password in the keychain and starts the proxy', async () => {
+  await driver.type('#password', ACCOUNT.password);
+  await driver.click('#sign-in');
+  await waitText('#sign-in-result', /Connected: 2 models\./);
+  assert.match(await driver.text('#sign-in-result'), /Fake Llama, Fake Qwen/);
+  await waitText('#status-text', new RegExp(`Running on http://127\\.0\\.0\\.1:${port}`));
+
+  const tags = await (await fetch(proxyUrl('/api/tags'))).json();
+  assert.deepEqual(tags.models.map((m) => m.name).sort(), ['fake-llama:latest', 'fake-qwen:8b']);
+
+  const server = `${upstream.url}/`;
+  const secret = await session.secretLookup({ service: 'openwebui-ollama-proxy', username: `password:${ACCOUNT.email}@${server}` });
+  assert.equal(secret, ACCOUNT.password, 'the password is in the keychain');
+  const file = await readFile(settingsFile(), 'utf8');
+  assert.ok(file.includes(ACCOUNT.email) && !file.includes(ACCOUNT.password), file);
+  assert.equal(await session.trayStatus(), `Running on http://127.0.0.1:${port}`);
+});
+
+test('the tray menu stops and starts the proxy', async () => {
+  await session.trayClick('Stop proxy');
+  await until(refused, { what: 'proxy stopped' });
+  await until(async () => (await session.trayStatus()) === 'Stopped', { what: 'tray says stopped' });
+  await waitText('#status-text', /^Stopped$/);
+  const stopped = (await session.trayLayout()).entries;
+  assert.equal(stopped.find((e) => e.label === 'Start proxy').enabled, true);
+  assert.equal(stopped.find((e) => e.label === 'Stop proxy').enabled, false);
+
+  await session.trayClick('Start proxy');
+  await until(() => answers('/api/tags'), { what: 'proxy started again' });
+  await waitText('#status-text', /^Running on/);
+});
+
+test('the tray menu turns start at login on and off', async () => {
+  const entry = join(session.env.HOME, '.config', 'autostart', `${TITLE}.desktop`);
+  const toggle = async () => (await session.trayLayout()).entries.find((e) => e.label === 'Start at login').toggle;
+  assert.equal(await toggle(), 0);
+  await session.trayClick('Start at login');
+  await until(() => existsSync(entry), { what: 'autostart entry written' });
+  assert.match(await readFile(entry, 'utf8'), /Exec=.*openwebui-ollama-proxy-app/);
+  await until(async () => (await toggle()) === 1, { what: 'checkbox on' });
+  await session.trayClick('Start at login');
+  await until(() => !existsSync(entry), { what: 'autostart entry removed' });
+});
+
+test('a port in use is reported and another port is offered', async () => {
+  const blocker = createServer();
+  await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
+  const taken = blocker.address().port;
+  await driver.type('#port', String(taken));
+  await driver.click('#save-settings');
+  await waitText('#problem', /The port is already in use\./);
+  assert.match(await driver.text('#problem'), /port_in_use/);
+  await until(async () => (await session.trayStatus()).startsWith(`Port in use: ${taken}`), { what: 'tray says port in use' });
+  await until(() => driver.run('return !document.querySelector("#use-port").hidden'), { what: 'free port offered' });
+  const offered = Number(await driver.text('#free-port'));
+  await driver.click('#use-port');
+  await waitText('#status-text', new RegExp(`Running on http://127\\.0\\.0\\.1:${offered}`));
+  port = offered;
+  assert.equal(await answers('/api/tags'), true);
+  blocker.close();
+});
+
+test('screenshots of the settings window and the tray menu', { skip: !shots }, async () => {
+  await mkdir(shots, { recursive: true });
+  // The README's pictures show the default address when 11434 is free on this machine.
+  const probe = createServer();
+  const free = await new Promise((r) => probe.once('error', () => r(false)).listen(11434, '127.0.0.1', () => probe.close(() => r(true))));
+  if (free) {
+    await driver.type('#port', '11434');
+    await driver.click('#save-settings');
+    await waitText('#status-text', /Running on http:\/\/127\.0\.0\.1:11434/);
+    port = 11434;
+  }
+  await driver.run('document.querySelector("#settings-result").hidden = true; window.scrollTo(0, 0)');
+  await writeFile(join(shots, 'app-settings.png'), await driver.screenshot());
+  await session.trayShot(join(shots, 'app-tray-menu.png'));
+});
+
+test('closing the window keeps the proxy; idle memory is measured', async () => {
+  await session.closeWindows(TITLE);
+  await until(async () => (await session.windows(TITLE)).length === 0, { what: 'window gone' });
+  assert.equal(await answers('/api/tags'), true, 'the proxy keeps running');
+  await until(() => !descendants(appPid).some((p) => commOf(p) === 'WebKitWebProces'), {
+    what: 'the web process ends with the window', timeout: 20000,
+  });
+  await new Promise((r) => setTimeout(r, 10000)); // idle period for the measurement, not a sync
+  const pids = [appPid, ...descendants(appPid)];
+  const rows = pids.map((p) => ({ pid: p, comm: commOf(p), ...memoryOf(p) }));
+  const total = rows.reduce((a, r) => ({ rss: a.rss + r.rss, pss: a.pss + r.pss }), { rss: 0, pss: 0 });
+  console.log(`idle, window closed: ${JSON.stringify(rows)} total RSS ${(total.rss / 1024).toFixed(1)} MiB, PSS ${(total.pss / 1024).toFixed(1)} MiB`);
+  assert.ok(total.rss > 0);
+});
+
+test('a sign-in refused in the background raises a notification', async () => {
+  upstream.state.revoked = true;
+  const reply = await fetch(proxyUrl('/api/chat'), {
+    method: 'POST',
+    body: JSON.stringify({ model: 'fake-llama:latest', messages: [{ role: 'user', content: 'hi' }], stream: false }),
+  });
+  assert.notEqual(reply.status, 200);
+  await until(async () => (await session.notifications()).length > 0, { what: 'a notification' });
+  const [note] = await session.notifications();
+  assert.match(note.summary, /sign-in failed/);
+  assert.match(await session.trayStatus(), /^Error: /);
+  upstream.state.revoked = false;
+});
+
+test('starting the app again shows the existing instance\'s window', async () => {
+  const second = spawn(tools.app, [], { env: session.env, cwd: session.dir, stdio: 'ignore' });
+  const code = await new Promise((r) => second.once('exit', r));
+  assert.equal(code, 0, 'the second instance exits');
+  await until(async () => (await session.windows(TITLE)).length > 0, { what: 'window shown again' });
+  assert.equal(await answers('/api/tags'), true);
+});
+
+test('Quit from the tray stops the proxy and the app', async () => {
+  await session.trayClick('Quit');
+  await until(refused, { what: 'proxy stopped by quit' });
+  await until(() => commOf(appPid) === null, { what: 'app exited' });
+});

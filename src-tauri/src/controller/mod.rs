@@ -1,0 +1,381 @@
+//! The proxy's owner: start, stop, restart and status, sign-in and sign-out, settings changes.
+//! The only caller of [`proxy::serve`]. Knows nothing about Tauri: the shell calls it from
+//! commands and the tray, and reads [`Status`] through a watch channel. Secrets go through a
+//! [`SecretStore`] (the OS keychain in the app, [`proxy::MemoryStore`] in tests) and never
+//! leave this module except into the core's [`Credentials`].
+
+use crate::error::CommandError;
+use crate::settings::{self, AuthMethod, Settings};
+use crate::status::{AccountState, ProxyState, Status};
+use proxy::config::{parse_upstream_url, Config};
+use proxy::credentials::SecretStore;
+use proxy::events::EventSink;
+use proxy::{AppState, Credentials, ProxyEvent};
+use run::{address_of, bind, check_account, check_task, serve_task, Watcher};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch, Mutex};
+use tokio::task::JoinHandle;
+use url::Url;
+
+mod run;
+mod secrets;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use types::{CredentialsStatus, SettingsPatch, SignInRequest, SignInResult};
+
+struct Running {
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+    grace: Duration,
+}
+
+struct Inner {
+    settings: Settings,
+    running: Option<Running>,
+}
+
+/// Owns the proxy and the account.
+pub struct Controller {
+    store: Arc<dyn SecretStore>,
+    settings_path: Option<PathBuf>,
+    events: EventSink,
+    status: watch::Sender<Status>,
+    generation: Arc<AtomicU64>,
+    inner: Mutex<Inner>,
+}
+
+impl Controller {
+    /// Loads the settings from `settings_path` (`None`: keep them in memory only).
+    pub fn new(
+        store: Arc<dyn SecretStore>,
+        settings_path: Option<PathBuf>,
+        events: EventSink,
+    ) -> Self {
+        let settings = settings_path
+            .as_deref()
+            .map(settings::load)
+            .unwrap_or_default();
+        let status = Status::initial(
+            address_of(&settings),
+            settings.server.clone(),
+            settings.email.clone(),
+            settings.has_account(),
+        );
+        Controller {
+            store,
+            settings_path,
+            events,
+            status: watch::Sender::new(status),
+            generation: Arc::new(AtomicU64::new(0)),
+            inner: Mutex::new(Inner {
+                settings,
+                running: None,
+            }),
+        }
+    }
+
+    /// The sink the proxy reports to; subscribe to follow sign-in and server events.
+    pub fn events(&self) -> &EventSink {
+        &self.events
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that wakes on every status change.
+    pub fn subscribe(&self) -> watch::Receiver<Status> {
+        self.status.subscribe()
+    }
+
+    /// Folds a core event into the status.
+    pub fn observe(&self, event: &ProxyEvent) {
+        self.status.send_if_modified(|s| s.apply(event));
+    }
+
+    /// A copy of the settings.
+    pub async fn settings(&self) -> Settings {
+        self.inner.lock().await.settings.clone()
+    }
+
+    /// Whether an account is set up (from the settings; the keychain is not touched).
+    pub async fn credentials_status(&self) -> CredentialsStatus {
+        let s = &self.inner.lock().await.settings;
+        CredentialsStatus {
+            configured: s.has_account(),
+            method: s.auth_method,
+            server: s.server.clone(),
+            email: s.email.clone(),
+        }
+    }
+
+    /// At app start: starts the proxy when configured to. Returns true when the user must act
+    /// (nothing set up yet, no secret in the keychain, port taken), so the window should open.
+    pub async fn launch(&self) -> bool {
+        let (has_account, auto) = {
+            let inner = self.inner.lock().await;
+            (
+                inner.settings.has_account(),
+                inner.settings.start_proxy_on_launch,
+            )
+        };
+        if !has_account {
+            return true;
+        }
+        if !auto {
+            return false;
+        }
+        match self.start().await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(kind = %e.kind, error = %e, "the proxy did not start");
+                e.kind != "internal"
+            }
+        }
+    }
+
+    /// Starts the proxy (a no-op when it runs) and checks the account in the background.
+    pub async fn start(&self) -> Result<Status, CommandError> {
+        let mut inner = self.inner.lock().await;
+        self.start_locked(&mut inner, true).await
+    }
+
+    /// Stops the proxy, letting open requests finish for the configured grace period.
+    pub async fn stop(&self) -> Status {
+        let mut inner = self.inner.lock().await;
+        self.stop_locked(&mut inner).await;
+        self.status()
+    }
+
+    /// Stops and starts again (new settings, new credentials).
+    pub async fn restart(&self) -> Result<Status, CommandError> {
+        let mut inner = self.inner.lock().await;
+        self.stop_locked(&mut inner).await;
+        self.start_locked(&mut inner, true).await
+    }
+
+    /// Tests the server and credentials for real, then keeps the secret in the keychain, saves
+    /// the address and email, and (re)starts the proxy with them.
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<SignInResult, CommandError> {
+        let url = parse_upstream_url(&req.server)?;
+        let (creds, method) = req.credentials()?;
+        let before = self.status().account;
+        self.update(|s| s.account = AccountState::SigningIn);
+        let result = self.sign_in_checked(url, creds, method).await;
+        if result.is_err() {
+            self.update(|s| {
+                if s.account == AccountState::SigningIn {
+                    s.account = before;
+                }
+            });
+        }
+        result
+    }
+
+    async fn sign_in_checked(
+        &self,
+        url: Url,
+        creds: Credentials,
+        method: AuthMethod,
+    ) -> Result<SignInResult, CommandError> {
+        let (models, role) = check_account(Config::new(url.clone()), creds.clone()).await?;
+        let mut inner = self.inner.lock().await;
+        let mut next = inner.settings.clone();
+        next.server = Some(url.to_string());
+        next.email = creds.email().map(str::to_string);
+        next.auth_method = Some(method);
+        secrets::store(&self.store, &inner.settings, &next, &creds).await?;
+        self.save(&next)?;
+        inner.settings = next;
+        tracing::info!(server = %url, method = ?method, models = models.len(), "signed in");
+        let email = creds.email().map(str::to_string);
+        self.update(|s| {
+            s.server = Some(url.to_string());
+            s.email.clone_from(&email);
+            s.role.clone_from(&role);
+            s.account = AccountState::SignedIn;
+            s.models = Some(models.len());
+            s.problem = None;
+        });
+        self.stop_locked(&mut inner).await;
+        if let Err(e) = self.start_locked(&mut inner, false).await {
+            tracing::warn!(kind = %e.kind, error = %e, "signed in, but the proxy did not start");
+        }
+        Ok(SignInResult {
+            models,
+            email,
+            role,
+            status: self.status(),
+        })
+    }
+
+    /// Stops the proxy and forgets the account (the secret leaves the keychain).
+    pub async fn sign_out(&self) -> Result<Status, CommandError> {
+        let mut inner = self.inner.lock().await;
+        self.stop_locked(&mut inner).await;
+        if let Err(e) = secrets::forget(&self.store, &inner.settings).await {
+            tracing::warn!(error = %e, "could not remove the secret from the keychain");
+        }
+        let mut next = inner.settings.clone();
+        next.email = None;
+        next.auth_method = None;
+        self.save(&next)?;
+        inner.settings = next;
+        self.update(|s| {
+            s.account = AccountState::SignedOut;
+            s.email = None;
+            s.role = None;
+            s.models = None;
+            s.problem = None;
+        });
+        tracing::info!("signed out");
+        Ok(self.status())
+    }
+
+    /// Validates and saves a settings change; restarts the proxy when the listen address or the
+    /// origins changed and it runs (or could not start because the port was taken).
+    pub async fn update_settings(&self, patch: SettingsPatch) -> Result<Status, CommandError> {
+        let mut inner = self.inner.lock().await;
+        let next = patch.apply(&inner.settings)?;
+        let affects_server = next.listen()? != inner.settings.listen()?
+            || next.cors_origins != inner.settings.cors_origins;
+        self.save(&next)?;
+        inner.settings = next;
+        let address = address_of(&inner.settings);
+        self.update(|s| {
+            if s.proxy == ProxyState::Stopped {
+                s.address = address;
+            }
+        });
+        let port_problem = self
+            .status()
+            .problem
+            .is_some_and(|p| p.kind == "port_in_use");
+        if affects_server && (inner.running.is_some() || port_problem) {
+            tracing::info!(listen = %inner.settings.listen()?, "listen settings changed: restarting the proxy");
+            self.stop_locked(&mut inner).await;
+            self.start_locked(&mut inner, false).await?;
+        }
+        Ok(self.status())
+    }
+
+    /// A free port near the configured one, to offer when it is taken.
+    pub async fn suggest_port(&self) -> Result<u16, CommandError> {
+        let listen = self.inner.lock().await.settings.listen()?;
+        let first = listen.port().max(1024);
+        (first.saturating_add(1)..=first.saturating_add(200))
+            .find(|p| std::net::TcpListener::bind((listen.ip(), *p)).is_ok())
+            .ok_or_else(|| {
+                CommandError::new("port_in_use", "no free port found near the configured one")
+            })
+    }
+
+    async fn start_locked(&self, inner: &mut Inner, check: bool) -> Result<Status, CommandError> {
+        if inner.running.is_some() {
+            return Ok(self.status());
+        }
+        match self.spawn_proxy(&inner.settings, check).await {
+            Ok(running) => {
+                inner.running = Some(running);
+                Ok(self.status())
+            }
+            Err(e) => {
+                tracing::warn!(kind = %e.kind, error = %e, "cannot start the proxy");
+                self.update(|s| {
+                    s.proxy = ProxyState::Stopped;
+                    s.problem = Some(e.clone());
+                });
+                Err(e)
+            }
+        }
+    }
+
+    async fn spawn_proxy(&self, settings: &Settings, check: bool) -> Result<Running, CommandError> {
+        let config = settings.to_config()?;
+        let creds = secrets::load(&self.store, settings).await?;
+        let listener = bind(config.listen).await?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CommandError::internal(e.to_string()))?;
+        let grace = config.shutdown_timeout;
+        let state = AppState::new(config, creds, self.events.clone())?;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let (shutdown, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_task(
+            listener,
+            state.clone(),
+            rx,
+            self.watcher(generation),
+        ));
+        self.update(|s| {
+            s.proxy = ProxyState::Running;
+            s.address = format!("http://{addr}");
+            s.problem = None;
+        });
+        if check {
+            tokio::spawn(check_task(state, self.watcher(generation)));
+        }
+        Ok(Running {
+            shutdown,
+            task,
+            grace,
+        })
+    }
+
+    async fn stop_locked(&self, inner: &mut Inner) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(run) = inner.running.take() {
+            let _ = run.shutdown.send(());
+            let abort = run.task.abort_handle();
+            if tokio::time::timeout(run.grace + Duration::from_secs(2), run.task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the proxy did not stop in time; aborting it");
+                abort.abort();
+            }
+        }
+        let address = address_of(&inner.settings);
+        self.update(|s| {
+            s.proxy = ProxyState::Stopped;
+            s.address = address;
+            if s.account == AccountState::SigningIn {
+                s.account = AccountState::NotChecked;
+            }
+        });
+    }
+
+    fn save(&self, settings: &Settings) -> Result<(), CommandError> {
+        let Some(path) = &self.settings_path else {
+            return Ok(());
+        };
+        settings::save(path, settings).map_err(|e| {
+            CommandError::internal(format!(
+                "cannot save the settings to {}: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Status)) {
+        self.status.send_if_modified(|s| {
+            let before = s.clone();
+            f(s);
+            *s != before
+        });
+    }
+
+    fn watcher(&self, generation: u64) -> Watcher {
+        Watcher {
+            status: self.status.clone(),
+            current: self.generation.clone(),
+            generation,
+        }
+    }
+}
