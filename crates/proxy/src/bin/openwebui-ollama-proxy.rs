@@ -6,7 +6,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use proxy::config::{self, human_bytes, parse_duration, parse_host, Config};
-use proxy::credentials::{names, SecretStore};
+use proxy::credentials::names;
 use proxy::events::EventSink;
 use proxy::{AppState, Credentials};
 use secrecy::SecretString;
@@ -308,6 +308,7 @@ fn clear_data(args: &Args) -> anyhow::Result<()> {
 fn keychain(name: &str) -> Option<SecretString> {
     #[cfg(feature = "keyring")]
     {
+        use proxy::credentials::SecretStore;
         proxy::credentials::KeyringStore::new(NAME)
             .get(name)
             .ok()
