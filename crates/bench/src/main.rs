@@ -91,6 +91,9 @@ struct RunArgs {
     /// RUST_LOG for the proxy (default: its own, info).
     #[arg(long)]
     proxy_log: Option<String>,
+    /// Length of each measured window in seconds (default: 3, or 0.8 with --quick).
+    #[arg(long)]
+    seconds: Option<f64>,
     /// Run each scenario this many times and keep the run with the median CPU figure
     /// (default: 3, or 1 with --quick).
     #[arg(long)]
@@ -220,8 +223,9 @@ fn run(a: RunArgs) -> Result<bool> {
     };
     let pinning = match (proxy_cpu, load_cpu) {
         (Some(p), Some(l)) => format!(
-            "proxy on CPU {p} (the fake upstream there on the direct route); load generator on \
-             CPU {l} ({workers} runtime thread; the fake upstream there on the proxy route)"
+            "proxy on CPU {p}; load generator on CPU {l} ({workers} runtime thread); the fake \
+             upstream (its own process) on CPU {l} on the proxy route and on CPU {p} on the \
+             direct route, so both routes cross between the CPUs"
         ),
         _ => "none (fewer than two CPUs, taskset missing, or --no-pin)".into(),
     };
@@ -281,6 +285,7 @@ async fn scenarios(
         launch,
         clk_tck: procfs::clk_tck(),
         quick: a.quick,
+        seconds: a.seconds,
         image: scenario::image_base64(scenario::IMAGE_BYTES).into(),
     };
     let began = Instant::now();

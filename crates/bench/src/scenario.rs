@@ -105,6 +105,8 @@ pub struct Env {
     pub clk_tck: u64,
     /// Shorter windows.
     pub quick: bool,
+    /// Window length override, seconds.
+    pub seconds: Option<f64>,
     /// The image as base64.
     pub image: Arc<str>,
 }
@@ -228,8 +230,8 @@ pub struct Figures {
     pub peak_rss_mb: Option<f64>,
     /// Lowest and highest RSS sampled in the window, MB.
     pub rss_window_mb: Option<(f64, f64)>,
-    /// First and last RSS sampled in the window, MB.
-    pub rss_trend_mb: Option<(f64, f64)>,
+    /// RSS sampled first, half-way and last in the window, MB.
+    pub rss_trend_mb: Option<(f64, f64, f64)>,
     /// New upstream TCP connections per request in the window.
     pub new_conns_per_req: f64,
     /// Upstream requests per request.
@@ -282,6 +284,7 @@ struct Snap {
 
 fn plan(env: &Env, sc: &Scenario) -> Plan {
     let (warmup, measure) = if env.quick { (0.25, 0.8) } else { (0.5, 3.0) };
+    let measure = env.seconds.unwrap_or(measure).max(0.1);
     let max = if env.quick {
         sc.max_requests.1
     } else {
@@ -301,8 +304,8 @@ struct RssSampler {
     task: tokio::task::JoinHandle<Vec<u64>>,
 }
 
-/// (min, max) and (first, last) of RSS samples in kB, as MB.
-type RssFigures = Option<((f64, f64), (f64, f64))>;
+/// (min, max) and (first, middle, last) of RSS samples, in MB.
+type RssFigures = Option<((f64, f64), (f64, f64, f64))>;
 
 impl RssSampler {
     fn start(pid: u32) -> Self {
@@ -324,17 +327,17 @@ impl RssSampler {
         let kb = self.task.await.unwrap_or_default();
         let mb = |k: u64| k as f64 / 1024.0;
         let (lo, hi) = (kb.iter().min()?, kb.iter().max()?);
-        let (first, last) = (kb.first()?, kb.last()?);
-        Some(((mb(*lo), mb(*hi)), (mb(*first), mb(*last))))
+        let (first, mid, last) = (kb.first()?, kb.get(kb.len() / 2)?, kb.last()?);
+        Some(((mb(*lo), mb(*hi)), (mb(*first), mb(*mid), mb(*last))))
     }
 }
 
 /// Runs one scenario on one route.
 pub async fn run(env: &Env, sc: &Scenario, route: Route) -> Result<Figures> {
-    let fake_cpu = if route == Route::Direct {
-        env.server_cpu
-    } else {
-        env.load_cpu
+    // Direct: the fake takes the proxy's CPU, so both routes cross between CPUs.
+    let fake_cpu = match route {
+        Route::Direct => env.server_cpu,
+        Route::Proxy => env.load_cpu,
     };
     if let Some(cpu) = fake_cpu {
         env.fake.pin(cpu);

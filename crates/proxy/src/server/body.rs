@@ -27,26 +27,31 @@ impl FromRequest<AppState> for RawBody {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let body: Body = req.into_body();
-        let read = axum::body::to_bytes(body, limit);
+        let capacity = declared.unwrap_or(0) as usize;
+        let read = read_capped(req.into_body(), limit, capacity);
         let Ok(read) = tokio::time::timeout(state.config.body_read_timeout, read).await else {
             return Err(Error::RequestTimeout);
         };
-        match read {
-            Ok(b) => Ok(RawBody(b)),
-            Err(e) => {
-                let is_limit = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-                if is_limit {
-                    Err(too_large())
-                } else {
-                    Err(Error::BadRequest(format!(
-                        "reading the request body failed: {e}"
-                    )))
-                }
+        read.map(RawBody)
+    }
+}
+
+/// Reads a body into one buffer sized from its `Content-Length`, so a large body is held
+/// once (collecting frames and then joining them would hold it twice).
+async fn read_capped(mut body: Body, limit: usize, capacity: usize) -> Result<Bytes, Error> {
+    use http_body_util::BodyExt;
+    let mut buf = bytes::BytesMut::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| Error::BadRequest(format!("reading the request body failed: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(Error::PayloadTooLarge(human_bytes(limit)));
             }
+            buf.extend_from_slice(&data);
         }
     }
+    Ok(buf.freeze())
 }
 
 /// Decodes a JSON request body; empty → "missing request body".

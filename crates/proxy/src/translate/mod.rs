@@ -58,7 +58,47 @@ pub enum StreamError {
 
 /// The current time as Ollama writes `created_at`: RFC 3339, UTC (`Z`), nanoseconds.
 pub fn now_rfc3339() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true)
+    rfc3339_nanos(std::time::SystemTime::now())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (what chrono writes for `SecondsFormat::Nanos` in UTC),
+/// formatted by hand: it runs for every streamed line.
+pub fn rfc3339_nanos(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    let (y, m, day) = civil_from_days(secs / 86_400);
+    if y > 9999 {
+        return chrono::DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Nanos, true);
+    }
+    let rem = secs % 86_400;
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    let put = |b: &mut [u8], mut v: u64| {
+        for c in b.iter_mut().rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b[0..4], y);
+    put(&mut b[5..7], m);
+    put(&mut b[8..10], day);
+    put(&mut b[11..13], rem / 3600);
+    put(&mut b[14..16], rem / 60 % 60);
+    put(&mut b[17..19], rem % 60);
+    put(&mut b[20..29], u64::from(nanos));
+    String::from_utf8(b.to_vec()).unwrap_or_default()
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// What the reply translators need to know about the request.
@@ -154,6 +194,26 @@ pub(crate) fn chat_line(model: &str, message: Message) -> ChatResponse {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rfc3339_nanos_matches_chrono() {
+        use std::time::UNIX_EPOCH;
+        let secs = [
+            0u64,
+            59,
+            86_399,
+            951_782_400,
+            1_709_251_199,
+            1_709_251_200,
+            4_102_444_800,
+            253_402_300_799,
+        ];
+        for (i, s) in secs.into_iter().enumerate() {
+            let t = UNIX_EPOCH + Duration::new(s, (i as u32) * 123_456_789 % 1_000_000_000);
+            let want = chrono::DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Nanos, true);
+            assert_eq!(rfc3339_nanos(t), want);
+        }
+    }
 
     fn timing(load_ms: Option<u64>, total_ms: u64) -> (Timing, Instant) {
         let started = Instant::now();

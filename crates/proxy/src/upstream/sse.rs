@@ -57,7 +57,7 @@ impl SseDecoder {
                 chunk = &chunk[1..];
             }
         }
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', chunk) {
             let (line, rest) = chunk.split_at(pos);
             let mut rest = &rest[1..];
             if chunk[pos] == b'\r' {
@@ -134,7 +134,10 @@ impl SseDecoder {
             if self.has_data {
                 self.data.push('\n');
             }
-            self.data.push_str(&String::from_utf8_lossy(value));
+            match std::str::from_utf8(value) {
+                Ok(text) => self.data.push_str(text),
+                Err(_) => self.data.push_str(&String::from_utf8_lossy(value)),
+            }
             self.has_data = true;
         }
         None

@@ -24,6 +24,7 @@ use std::time::Instant;
 pub async fn chat(State(s): State<AppState>, RawBody(body): RawBody) -> Result<Response, Error> {
     let started = Instant::now();
     let mut req: ChatRequest = parse(&body)?;
+    let hint = body.len() + 1024;
     drop(body);
     let model = required_model(req.model.take())?;
     let (set, i) = resolve(&s, &model).await?;
@@ -34,7 +35,7 @@ pub async fn chat(State(s): State<AppState>, RawBody(body): RawBody) -> Result<R
     let mut upstream = translate::chat_request(req, set.models[i].id.clone())?;
     fit_params(&mut upstream, &set.models[i]);
     drop(set);
-    run(&s, upstream, opts, Kind::Chat, started).await
+    run(&s, upstream, opts, Kind::Chat, started, hint).await
 }
 
 /// `POST /api/generate`.
@@ -44,6 +45,7 @@ pub async fn generate(
 ) -> Result<Response, Error> {
     let started = Instant::now();
     let mut req: GenerateRequest = parse(&body)?;
+    let hint = body.len() + 1024;
     drop(body);
     let model = req.model.take().unwrap_or_default();
     if model.trim().is_empty() {
@@ -60,7 +62,7 @@ pub async fn generate(
     let mut upstream = translate::generate_request(req, set.models[i].id.clone())?;
     fit_params(&mut upstream, &set.models[i]);
     drop(set);
-    run(&s, upstream, opts, Kind::Generate, started).await
+    run(&s, upstream, opts, Kind::Generate, started, hint).await
 }
 
 /// Ollama-only options reach only Ollama-backed models: Open WebUI lifts `params` to the top
@@ -112,10 +114,12 @@ async fn run(
     opts: ReplyOptions,
     kind: Kind,
     started: Instant,
+    size_hint: usize,
 ) -> Result<Response, Error> {
     let stream = req.stream;
     let has_tools = req.tools.is_some();
-    let body = serde_json::to_vec(&req).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut body = Vec::with_capacity(size_hint);
+    serde_json::to_writer(&mut body, &req).map_err(|e| Error::Internal(e.to_string()))?;
     drop(req);
     let resp = match s.upstream.chat(Bytes::from(body), stream).await {
         Ok(r) => r,

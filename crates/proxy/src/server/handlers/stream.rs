@@ -17,9 +17,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
+use futures_util::FutureExt;
 use futures_util::StreamExt;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use tokio::time::Sleep;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 /// Which native reply shape to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +83,12 @@ pub struct Relay {
     translator: Option<StreamTranslator>,
     events: Vec<String>,
     idle: Option<Duration>,
-    closing: CancellationToken,
+    /// Fires after `idle` without a read; moved forward lazily (see `next_step`), so a read
+    /// costs no timer-wheel update.
+    idle_timer: Option<Pin<Box<Sleep>>>,
+    last_read: Instant,
+    /// Registered once per stream, not once per read.
+    closing: Pin<Box<WaitForCancellationFutureOwned>>,
     started: Instant,
     first_byte: Instant,
 }
@@ -105,35 +113,49 @@ impl Relay {
             translator: Some(StreamTranslator::new(opts)),
             events: Vec::new(),
             idle: state.config.stream_idle_timeout,
-            closing: state.closing.clone(),
+            idle_timer: state
+                .config
+                .stream_idle_timeout
+                .map(|d| Box::pin(tokio::time::sleep(d))),
+            last_read: Instant::now(),
+            closing: Box::pin(state.closing.clone().cancelled_owned()),
             started,
             first_byte: Instant::now(),
         }
     }
 
     async fn next_step(&mut self) -> Step {
-        let read = async {
-            match self.idle {
-                Some(d) => tokio::time::timeout(d, self.body.next())
-                    .await
-                    .map_err(|_| d),
-                None => Ok(self.body.next().await),
+        loop {
+            tokio::select! {
+                biased;
+                () = self.closing.as_mut() => {
+                    return Step::Fail(Failure::Stream(StreamError::Upstream(
+                        "the proxy is shutting down".into(),
+                    )))
+                }
+                r = self.body.next() => return self.step(r),
+                () = idle_wait(&mut self.idle_timer) => {
+                    if let (Some(d), Some(t)) = (self.idle, self.idle_timer.as_mut()) {
+                        let due = self.last_read + d;
+                        if Instant::now() >= due {
+                            return Step::Fail(Failure::Idle(d));
+                        }
+                        t.as_mut().reset(due.into());
+                    }
+                }
             }
-        };
-        tokio::select! {
-            biased;
-            () = self.closing.cancelled() => Step::Fail(Failure::Stream(StreamError::Upstream(
-                "the proxy is shutting down".into(),
-            ))),
-            r = read => match r {
-                Err(d) => Step::Fail(Failure::Idle(d)),
-                Ok(None) => Step::Eof,
-                Ok(Some(Ok(b))) => Step::Chunk(b),
-                Ok(Some(Err(e))) => Step::Fail(Failure::Stream(StreamError::Upstream(format!(
-                    "the connection to Open WebUI failed: {}",
-                    crate::upstream::client::describe(&e)
-                )))),
-            }
+        }
+    }
+
+    fn step(&mut self, read: Option<reqwest::Result<Bytes>>) -> Step {
+        self.last_read = Instant::now();
+        match read {
+            None => Step::Eof,
+            Some(Ok(b)) => Step::Chunk(b),
+            Some(Err(e)) => Step::Fail(Failure::Stream(StreamError::Upstream(format!(
+                "the connection to Open WebUI failed: {}",
+                crate::upstream::client::describe(&e)
+            )))),
         }
     }
 
@@ -197,7 +219,17 @@ impl Relay {
         self.translator.as_ref()?;
         let mut out = Vec::new();
         loop {
-            let result = match self.next_step().await {
+            // Once there is something to send, take only what is ready now: chunks that
+            // arrived together leave in one write.
+            let step = if out.is_empty() {
+                self.next_step().await
+            } else {
+                match self.body.next().now_or_never() {
+                    Some(r) => self.step(r),
+                    None => return Some(Ok(out)),
+                }
+            };
+            let result = match step {
                 Step::Chunk(b) => match self.sse.feed(&b, &mut self.events) {
                     Ok(()) => self.drain(&mut out).map_err(Failure::from),
                     Err(e) => Err(Failure::Stream(StreamError::Decode(e.to_string()))),
@@ -206,8 +238,8 @@ impl Relay {
                 Step::Fail(f) => Err(f),
             };
             match result {
-                Ok(false) if out.is_empty() => continue,
-                Ok(_) => return Some(Ok(out)),
+                Ok(false) => continue,
+                Ok(true) => return Some(Ok(out)),
                 Err(f) => {
                     self.translator = None;
                     return Some(Err((out, f)));
@@ -243,6 +275,14 @@ impl Relay {
             }
         }
         merge(all).ok_or_else(|| Error::Stream(StreamError::Decode("empty stream".into())))
+    }
+}
+
+/// Waits for the idle timer, or forever when there is none.
+async fn idle_wait(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer {
+        Some(t) => t.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
