@@ -1,6 +1,7 @@
 // The settings window's behaviour: draws the state the shell reports, runs the commands
-// (sign in/out, start/stop, save settings) and explains errors by their `kind`.
-// Talks only to window.__TAURI__ (core.invoke, event.listen); holds no secret after a sign-in.
+// (sign in/out, start/stop, save settings) and explains errors by their `kind`; the client
+// token and "Clear data" are in security.js. Talks only to window.__TAURI__ (core.invoke,
+// event.listen); holds no secret after a sign-in.
 'use strict';
 
 /** Plain words for each error kind the shell reports. */
@@ -137,7 +138,11 @@ function renderSettings(settings) {
   $('host').value = settings.host;
   $('port').value = String(settings.port);
   $('origins').value = (settings.corsOrigins || []).join('\n');
+  $('allowed-hosts').value = (settings.allowedHosts || []).join('\n');
+  $('rate-limit').value = settings.rateLimit ? String(settings.rateLimit) : '';
+  $('rate-burst').value = settings.rateBurst ? String(settings.rateBurst) : '';
   $('start-on-launch').checked = !!settings.startProxyOnLaunch;
+  renderToken();
   updateHostWarning();
 }
 
@@ -215,12 +220,26 @@ async function onSignOut() {
   }
 }
 
+/** The non-empty lines of a textarea. */
+function lines(id) {
+  return $(id).value.split('\n').map((o) => o.trim()).filter(Boolean);
+}
+
+/** A number field: empty means 0 (off); anything else goes to the shell, which checks it. */
+function count(id) {
+  const v = $(id).value.trim();
+  return v === '' ? 0 : Number(v);
+}
+
 async function onSaveSettings(event) {
   event.preventDefault();
   const patch = {
     host: $('host').value.trim(),
     port: Number($('port').value),
-    corsOrigins: $('origins').value.split('\n').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: lines('origins'),
+    allowedHosts: lines('allowed-hosts'),
+    rateLimit: count('rate-limit'),
+    rateBurst: count('rate-burst'),
     startProxyOnLaunch: $('start-on-launch').checked,
   };
   await saveSettings(patch, 'Saved.');
@@ -292,6 +311,7 @@ function wire() {
   $('copy-address').addEventListener('click', onCopy);
   $('open-logs').addEventListener('click', () => invoke('open_logs').catch(console.warn));
   $('host').addEventListener('input', updateHostWarning);
+  wireSecurity();
   for (const r of document.querySelectorAll('input[name=method]')) {
     r.addEventListener('change', () => setMethod(currentMethod()));
   }

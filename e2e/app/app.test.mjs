@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -28,6 +28,9 @@ const proxyUrl = (path) => `http://127.0.0.1:${port}${path}`;
 const answers = async (path) => (await fetch(proxyUrl(path))).status === 200;
 const refused = async () => fetch(proxyUrl('/api/version')).then(() => false, () => true);
 const settingsFile = () => join(session.env.XDG_CONFIG_HOME, 'openwebui-ollama-proxy', 'settings.json');
+const cacheDir = () => join(session.env.XDG_CACHE_HOME, 'openwebui-ollama-proxy');
+const cacheFiles = () => (existsSync(cacheDir()) ? readdirSync(cacheDir()) : []);
+const keychain = (username) => session.secretLookup({ service: 'openwebui-ollama-proxy', username });
 
 before(async () => {
   session = await new Session().start();
@@ -122,6 +125,54 @@ test('signing in stores the password in the keychain and starts the proxy', asyn
   const file = await readFile(settingsFile(), 'utf8');
   assert.ok(file.includes(ACCOUNT.email) && !file.includes(ACCOUNT.password), file);
   assert.equal(await session.trayStatus(), `Running on http://127.0.0.1:${port}`);
+});
+
+test('the disk cache is encrypted under a key kept in the keychain', async () => {
+  // The /api/tags above wrote the model list and the Open WebUI session.
+  const files = await until(() => cacheFiles().length >= 2 && cacheFiles(), { what: 'cache files' });
+  for (const name of files) {
+    const bytes = await readFile(join(cacheDir(), name));
+    assert.equal(bytes.subarray(0, 4).toString(), 'OWPc', name);
+    for (const secret of [ACCOUNT.password, ACCOUNT.email, upstream.state.token]) {
+      assert.equal(bytes.includes(secret), false, `${name} holds ${secret}`);
+    }
+  }
+  assert.ok((await keychain('cache-key'))?.length >= 40, 'the cache key is in the keychain');
+});
+
+test('the client token, once turned on, is required by the proxy', async () => {
+  await driver.click('#require-token');
+  await until(() => driver.run('return !document.querySelector("#token-row").hidden'), { what: 'token row' });
+  await until(async () => (await fetch(proxyUrl('/api/tags'))).status === 401, { what: 'token required' });
+  const token = await keychain('client-token');
+  assert.match(token, /^[0-9a-f]{64}$/);
+  const ok = await fetch(proxyUrl('/api/tags'), { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  assert.equal((await driver.run('return document.documentElement.outerHTML')).includes(token), false);
+  await driver.click('#copy-token');
+  await waitText('#copy-token', /Copied/);
+  await driver.click('#require-token');
+  await until(() => answers('/api/tags'), { what: 'no token needed again' });
+});
+
+test('clear data empties the keychain and the cache; signing in again works', async () => {
+  await driver.click('#clear-data');
+  await driver.click('#clear-yes');
+  await waitText('#data-result', /Data cleared\./);
+  assert.equal(await refused(), true, 'the proxy stopped');
+  for (const name of [`password:${ACCOUNT.email}@${upstream.url}/`, 'cache-key', 'client-token']) {
+    assert.equal(await keychain(name), null, `${name} left the keychain`);
+  }
+  assert.deepEqual(cacheFiles(), []);
+  const file = JSON.parse(await readFile(settingsFile(), 'utf8'));
+  assert.equal(file.server, null, 'the address is forgotten');
+  assert.equal(file.port, port, 'the proxy settings stay');
+  await driver.type('#server', upstream.url);
+  await driver.type('#email', ACCOUNT.email);
+  await driver.type('#password', ACCOUNT.password);
+  await driver.click('#sign-in');
+  await waitText('#sign-in-result', /Connected: 2 models\./);
+  await until(() => answers('/api/tags'), { what: 'proxy running again' });
 });
 
 test('the tray menu stops and starts the proxy', async () => {

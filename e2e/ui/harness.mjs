@@ -83,7 +83,10 @@ export function firstRunState(overrides = {}) {
   return {
     version: '0.1.0',
     autostart: false,
-    settings: { host: '127.0.0.1', port: 11434, corsOrigins: [], startProxyOnLaunch: true },
+    settings: {
+      host: '127.0.0.1', port: 11434, corsOrigins: [], allowedHosts: [], rateLimit: 0, rateBurst: 0,
+      requireClientToken: false, startProxyOnLaunch: true,
+    },
     credentials: { configured: false, method: null, server: null, email: null },
     status: {
       proxy: 'stopped', address: 'http://127.0.0.1:11434', account: 'signedOut', server: null,

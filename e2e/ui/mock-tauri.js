@@ -22,6 +22,12 @@
     start_proxy: () => Object.assign(state.status, { proxy: 'running', problem: null }),
     stop_proxy: () => Object.assign(state.status, { proxy: 'stopped' }),
     sign_out: () => Object.assign(state.status, { proxy: 'stopped', account: 'signedOut', email: null, models: null }),
+    clear_data: () => Object.assign(state.status, {
+      proxy: 'stopped', account: 'signedOut', server: null, email: null, models: null,
+    }),
+    // Like the shell: the token goes to the clipboard, never into the answer.
+    copy_client_token: () => null,
+    regenerate_client_token: () => state.status,
     set_autostart: (args) => args.enabled,
     copy_address: () => state.status.address,
     open_logs: () => null,

@@ -107,7 +107,10 @@ test('changing the port saves it and shows the new address', async () => {
   await page.click('#save-settings');
   await page.waitForSelector('#settings-result.ok');
   const [args] = await callsTo(page, 'save_settings');
-  assert.deepEqual(args.patch, { host: '127.0.0.1', port: 11500, corsOrigins: [], startProxyOnLaunch: true });
+  assert.deepEqual(args.patch, {
+    host: '127.0.0.1', port: 11500, corsOrigins: [], allowedHosts: [], rateLimit: 0, rateBurst: 0,
+    startProxyOnLaunch: true,
+  });
   assert.equal(await page.textContent('#address'), 'http://127.0.0.1:11500');
   assert.equal(await page.textContent('#status-text'), 'Running on http://127.0.0.1:11500');
   await w.close();

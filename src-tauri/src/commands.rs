@@ -1,6 +1,7 @@
 //! The window's commands: thin wrappers that call the controller (or a plugin) and return
 //! `Result<T, CommandError>`. No logic of their own, and never a secret: the credentials
-//! status is `{configured, method, server, email}`.
+//! status is `{configured, method, server, email}`, and the client token goes from the
+//! keychain straight to the clipboard ([`copy_client_token`] returns nothing).
 
 use crate::controller::{
     Controller, CredentialsStatus, SettingsPatch, SignInRequest, SignInResult,
@@ -9,6 +10,7 @@ use crate::error::CommandError;
 use crate::settings::Settings;
 use crate::status::Status;
 use crate::{logging, tray};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::sync::Arc;
 use tauri::{AppHandle, State};
@@ -57,6 +59,28 @@ pub async fn sign_out(ctl: Ctl<'_>) -> Result<Status, CommandError> {
     ctl.sign_out().await
 }
 
+/// Signs out and also forgets the server address; deletes the keychain entries and the cache.
+#[tauri::command]
+pub async fn clear_data(ctl: Ctl<'_>) -> Result<Status, CommandError> {
+    ctl.clear_data().await
+}
+
+/// Copies the client token to the clipboard. Returns nothing: the token never reaches the
+/// window.
+#[tauri::command]
+pub async fn copy_client_token(app: AppHandle, ctl: Ctl<'_>) -> Result<(), CommandError> {
+    let token = ctl.client_token().await?;
+    app.clipboard()
+        .write_text(token.expose_secret().to_string())
+        .map_err(|e| CommandError::internal(format!("cannot copy: {e}")))
+}
+
+/// Replaces the client token and restarts a running proxy with the new one.
+#[tauri::command]
+pub async fn regenerate_client_token(ctl: Ctl<'_>) -> Result<Status, CommandError> {
+    ctl.regenerate_client_token().await
+}
+
 /// Starts the proxy.
 #[tauri::command]
 pub async fn start_proxy(ctl: Ctl<'_>) -> Result<Status, CommandError> {
@@ -69,7 +93,8 @@ pub async fn stop_proxy(ctl: Ctl<'_>) -> Result<Status, CommandError> {
     Ok(ctl.stop().await)
 }
 
-/// Saves listen address, origins and launch behaviour; restarts the proxy when needed.
+/// Saves listen address, request checks, limits, client token switch and launch behaviour;
+/// restarts the proxy when needed.
 #[tauri::command]
 pub async fn save_settings(ctl: Ctl<'_>, patch: SettingsPatch) -> Result<Status, CommandError> {
     ctl.update_settings(patch).await

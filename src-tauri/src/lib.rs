@@ -43,6 +43,9 @@ pub fn run() {
             commands::get_state,
             commands::sign_in,
             commands::sign_out,
+            commands::clear_data,
+            commands::copy_client_token,
+            commands::regenerate_client_token,
             commands::start_proxy,
             commands::stop_proxy,
             commands::save_settings,
@@ -71,8 +74,14 @@ fn setup(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
     let _ = app.set_activation_policy(tauri::ActivationPolicy::Accessory);
     let store = Arc::new(proxy::credentials::KeyringStore::new(KEYCHAIN_SERVICE));
     let settings_path = settings::default_path();
-    tracing::info!(settings = ?settings_path, "settings file");
-    let controller = Arc::new(Controller::new(store, settings_path, EventSink::default()));
+    let cache_dir = proxy::cache::default_dir();
+    tracing::info!(settings = ?settings_path, cache = ?cache_dir, "settings file and cache folder");
+    let controller = Arc::new(Controller::new(
+        store,
+        settings_path,
+        cache_dir,
+        EventSink::default(),
+    ));
     app.manage(controller.clone());
     tray::create(app, &controller.status())?;
     events::spawn(app, controller.clone());

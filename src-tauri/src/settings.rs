@@ -1,15 +1,19 @@
 //! The app's non-secret settings: a JSON file in the OS config folder (`settings.json`), read
 //! leniently (unknown keys are kept, missing keys take defaults) and written atomically
 //! (temp file + rename). Never holds a password, API key or token: those live in the keychain.
+//! [`normalize`] checks every value with the core's parsers, so what is saved always starts.
 
 use crate::error::CommandError;
-use proxy::config::{parse_host, parse_upstream_url, Config};
+use proxy::config::{parse_allowed_hosts, parse_host, parse_origin, parse_upstream_url, Config};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The default Ollama port.
 pub const DEFAULT_PORT: u16 = 11434;
+
+/// The highest rate limit and burst accepted (requests).
+pub const MAX_RATE: u32 = 1_000_000;
 
 /// How the account signs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +41,14 @@ pub struct Settings {
     pub port: u16,
     /// Extra allowed CORS origins, on top of Ollama's defaults.
     pub cors_origins: Vec<String>,
+    /// Extra `Host` names clients may use (a LAN DNS name such as `box.lan`), lower-case.
+    pub allowed_hosts: Vec<String>,
+    /// Requests per second per client address; 0 = no limit.
+    pub rate_limit: u32,
+    /// Requests a client may send at once before the rate applies; 0 = one second's worth.
+    pub rate_burst: u32,
+    /// Every client must send the client token (kept in the keychain, never here).
+    pub require_client_token: bool,
     /// Start the proxy when the app starts.
     pub start_proxy_on_launch: bool,
     /// Keys this version does not know, kept as they were.
@@ -53,6 +65,10 @@ impl Default for Settings {
             host: "127.0.0.1".into(),
             port: DEFAULT_PORT,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            rate_limit: 0,
+            rate_burst: 0,
+            require_client_token: false,
             start_proxy_on_launch: true,
             extra: serde_json::Map::new(),
         }
@@ -65,7 +81,8 @@ impl Settings {
         Ok(SocketAddr::new(parse_host(&self.host)?, self.port))
     }
 
-    /// The proxy configuration these settings describe.
+    /// The proxy configuration these settings describe, without the secrets (credentials,
+    /// client token) and the disk cache, which the controller adds.
     pub fn to_config(&self) -> Result<Config, CommandError> {
         let server = self
             .server
@@ -74,7 +91,20 @@ impl Settings {
         let mut config = Config::new(parse_upstream_url(server)?);
         config.listen = self.listen()?;
         config.cors_origins = self.cors_origins.clone();
+        config.allowed_hosts = self.allowed_hosts.clone();
+        config.rate_limit = (self.rate_limit > 0).then_some(self.rate_limit);
+        config.rate_burst = (self.rate_burst > 0).then_some(self.rate_burst);
         Ok(config)
+    }
+
+    /// True when `other` runs the same server: same listen address and request checks. A
+    /// change in any of them needs a restart of a running proxy.
+    pub fn same_server(&self, other: &Settings) -> bool {
+        self.listen().ok() == other.listen().ok()
+            && self.cors_origins == other.cors_origins
+            && self.allowed_hosts == other.allowed_hosts
+            && (self.rate_limit, self.rate_burst) == (other.rate_limit, other.rate_burst)
+            && self.require_client_token == other.require_client_token
     }
 
     /// True when a server and an account method are set (the secret may still be missing).
@@ -83,23 +113,45 @@ impl Settings {
     }
 }
 
-/// Checks an extra origin pattern: `scheme://host[:port]` with at most one `*`.
-pub fn check_origin(origin: &str) -> Result<(), CommandError> {
+/// Checks every value that reaches the proxy with the core's parsers, and puts lists in the
+/// form the proxy compares (trimmed, lower-case, no empty items). Errors are `invalid_config`.
+pub fn normalize(mut s: Settings) -> Result<Settings, CommandError> {
+    s.host = s.host.trim().to_string();
+    s.listen()?;
+    s.cors_origins = filled(&s.cors_origins)
+        .map(parse_origin)
+        .collect::<Result<_, _>>()?;
+    s.allowed_hosts = filled(&s.allowed_hosts)
+        .map(allowed_host)
+        .collect::<Result<_, _>>()?;
+    if s.rate_limit > MAX_RATE || s.rate_burst > MAX_RATE {
+        return Err(CommandError::invalid_config(format!(
+            "the rate limit and burst must be at most {MAX_RATE}"
+        )));
+    }
+    if s.rate_burst > 0 && s.rate_limit == 0 {
+        return Err(CommandError::invalid_config(
+            "a burst needs a rate limit: set the requests per second too, or clear the burst",
+        ));
+    }
+    Ok(s)
+}
+
+fn filled(items: &[String]) -> impl Iterator<Item = &str> {
+    items.iter().map(|i| i.trim()).filter(|i| !i.is_empty())
+}
+
+/// One extra `Host` name, checked by the core's parser (which takes a comma list).
+fn allowed_host(item: &str) -> Result<String, CommandError> {
     let bad = || {
         CommandError::invalid_config(format!(
-            "invalid origin {origin:?}: use scheme://host[:port] with at most one '*', e.g. https://*.example.com"
+            "invalid allowed host name {item:?}: use a DNS name such as box.lan or an IP address, \
+             without a port or a scheme"
         ))
     };
-    let (scheme, rest) = origin.split_once("://").ok_or_else(bad)?;
-    let scheme_ok = !scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    let rest_ok = !rest.is_empty() && !rest.contains('/') && !rest.contains(char::is_whitespace);
-    if scheme_ok && rest_ok && origin.matches('*').count() <= 1 {
-        Ok(())
-    } else {
-        Err(bad())
+    match parse_allowed_hosts(item) {
+        Ok(mut one) if one.len() == 1 => one.pop().ok_or_else(bad),
+        _ => Err(bad()),
     }
 }
 
@@ -196,9 +248,20 @@ mod tests {
             email: Some("a@b.c".into()),
             ..Settings::default()
         };
-        let text = serde_json::to_string(&s).unwrap().to_lowercase();
-        assert!(
-            !text.contains("password\"") && !text.contains("key\":") && !text.contains("token")
+        let v = serde_json::to_value(&s).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for key in &keys {
+            let k = key.to_lowercase();
+            let secret_like = k.contains("password") || k.ends_with("key") || k.ends_with("token");
+            let switch = v[*key].is_boolean();
+            assert!(
+                !secret_like || switch,
+                "{key} looks like a secret field: {keys:?}"
+            );
+        }
+        assert_eq!(
+            v["requireClientToken"], false,
+            "only the switch, never the token"
         );
     }
 
@@ -213,22 +276,101 @@ mod tests {
     }
 
     #[test]
-    fn origins_are_checked() {
-        for ok in [
-            "https://*.example.com",
-            "http://localhost:3000",
-            "app://obsidian.md",
-        ] {
-            assert!(check_origin(ok).is_ok(), "{ok}");
+    fn values_are_checked_with_the_core_parsers() {
+        let base = Settings::default();
+        let ok = normalize(Settings {
+            cors_origins: vec![
+                " HTTPS://*.Example.com ".into(),
+                "".into(),
+                "app://x".into(),
+            ],
+            allowed_hosts: vec!["Box.LAN".into(), " 192.168.1.5 ".into(), "[::1]".into()],
+            rate_limit: 10,
+            rate_burst: 20,
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(ok.cors_origins, ["https://*.example.com", "app://x"]);
+        assert_eq!(ok.allowed_hosts, ["box.lan", "192.168.1.5", "::1"]);
+        let bad = [
+            Settings {
+                cors_origins: vec!["example.com".into()],
+                ..base.clone()
+            },
+            Settings {
+                cors_origins: vec!["https://a.com/path".into()],
+                ..base.clone()
+            },
+            Settings {
+                cors_origins: vec!["https://*.*.com".into()],
+                ..base.clone()
+            },
+            Settings {
+                allowed_hosts: vec!["box.lan:8080".into()],
+                ..base.clone()
+            },
+            Settings {
+                allowed_hosts: vec!["http://box.lan".into()],
+                ..base.clone()
+            },
+            Settings {
+                allowed_hosts: vec!["a.lan,b.lan".into()],
+                ..base.clone()
+            },
+            Settings {
+                allowed_hosts: vec!["bad name".into()],
+                ..base.clone()
+            },
+            Settings {
+                rate_limit: MAX_RATE + 1,
+                ..base.clone()
+            },
+            Settings {
+                rate_burst: 5,
+                ..base.clone()
+            },
+            Settings {
+                host: "example.com".into(),
+                ..base.clone()
+            },
+        ];
+        for s in bad {
+            let err = normalize(s.clone()).unwrap_err();
+            assert_eq!(err.kind, "invalid_config", "{s:?}");
         }
-        for bad in [
-            "example.com",
-            "https://",
-            "https://a.com/path",
-            "https://*.*.com",
-            "http://a b",
-        ] {
-            assert!(check_origin(bad).is_err(), "{bad}");
+    }
+
+    #[test]
+    fn config_carries_hosts_and_limits() {
+        let s = Settings {
+            server: Some("http://127.0.0.1:3000".into()),
+            allowed_hosts: vec!["box.lan".into()],
+            rate_limit: 5,
+            ..Settings::default()
+        };
+        let c = s.to_config().unwrap();
+        assert_eq!(c.allowed_hosts, ["box.lan"]);
+        assert_eq!((c.rate_limit, c.rate_burst), (Some(5), None));
+        assert!(c.client_token.is_none() && c.cache_dir.is_none());
+        let off = Settings {
+            rate_limit: 0,
+            ..s.clone()
         }
+        .to_config()
+        .unwrap();
+        assert_eq!(off.rate_limit, None);
+        assert!(s.same_server(&s.clone()));
+        assert!(!s.same_server(&Settings {
+            require_client_token: true,
+            ..s.clone()
+        }));
+        assert!(!s.same_server(&Settings {
+            allowed_hosts: vec![],
+            ..s.clone()
+        }));
+        assert!(s.same_server(&Settings {
+            start_proxy_on_launch: false,
+            ..s.clone()
+        }));
     }
 }

@@ -2,24 +2,27 @@
 //! The only caller of [`proxy::serve`]. Knows nothing about Tauri: the shell calls it from
 //! commands and the tray, and reads [`Status`] through a watch channel. Secrets go through a
 //! [`SecretStore`] (the OS keychain in the app, [`proxy::MemoryStore`] in tests) and never
-//! leave this module except into the core's [`Credentials`].
+//! leave this module except into the core (credentials, client token, cache key) and, for the
+//! clipboard only, the client token as a [`secrecy::SecretString`]. The proxy keeps its
+//! encrypted disk cache in `cache_dir` when the keychain holds (or takes) a cache key.
 
 use crate::error::CommandError;
-use crate::settings::{self, AuthMethod, Settings};
+use crate::settings::{self, Settings};
 use crate::status::{AccountState, ProxyState, Status};
-use proxy::config::{parse_upstream_url, Config};
+use proxy::config::Config;
 use proxy::credentials::SecretStore;
 use proxy::events::EventSink;
 use proxy::{AppState, Credentials, ProxyEvent};
-use run::{address_of, bind, check_account, check_task, serve_task, Watcher};
+use run::{address_of, bind, check_task, serve_task, Watcher};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
-use url::Url;
 
+mod account;
 mod run;
 mod secrets;
 #[cfg(test)]
@@ -31,6 +34,8 @@ pub use types::{CredentialsStatus, SettingsPatch, SignInRequest, SignInResult};
 struct Running {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    /// The background account check, aborted on stop so it cannot write the cache later.
+    check: Option<JoinHandle<()>>,
     grace: Duration,
 }
 
@@ -43,6 +48,7 @@ struct Inner {
 pub struct Controller {
     store: Arc<dyn SecretStore>,
     settings_path: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
     events: EventSink,
     status: watch::Sender<Status>,
     generation: Arc<AtomicU64>,
@@ -50,10 +56,12 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// Loads the settings from `settings_path` (`None`: keep them in memory only).
+    /// Loads the settings from `settings_path` (`None`: keep them in memory only). The disk
+    /// cache lives in `cache_dir` (`None`: memory only).
     pub fn new(
         store: Arc<dyn SecretStore>,
         settings_path: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
         events: EventSink,
     ) -> Self {
         let settings = settings_path
@@ -69,6 +77,7 @@ impl Controller {
         Controller {
             store,
             settings_path,
+            cache_dir,
             events,
             status: watch::Sender::new(status),
             generation: Arc::new(AtomicU64::new(0)),
@@ -102,17 +111,6 @@ impl Controller {
     /// A copy of the settings.
     pub async fn settings(&self) -> Settings {
         self.inner.lock().await.settings.clone()
-    }
-
-    /// Whether an account is set up (from the settings; the keychain is not touched).
-    pub async fn credentials_status(&self) -> CredentialsStatus {
-        let s = &self.inner.lock().await.settings;
-        CredentialsStatus {
-            configured: s.has_account(),
-            method: s.auth_method,
-            server: s.server.clone(),
-            email: s.email.clone(),
-        }
     }
 
     /// At app start: starts the proxy when configured to. Returns true when the user must act
@@ -160,91 +158,17 @@ impl Controller {
         self.start_locked(&mut inner, true).await
     }
 
-    /// Tests the server and credentials for real, then keeps the secret in the keychain, saves
-    /// the address and email, and (re)starts the proxy with them.
-    pub async fn sign_in(&self, req: SignInRequest) -> Result<SignInResult, CommandError> {
-        let url = parse_upstream_url(&req.server)?;
-        let (creds, method) = req.credentials()?;
-        let before = self.status().account;
-        self.update(|s| s.account = AccountState::SigningIn);
-        let result = self.sign_in_checked(url, creds, method).await;
-        if result.is_err() {
-            self.update(|s| {
-                if s.account == AccountState::SigningIn {
-                    s.account = before;
-                }
-            });
-        }
-        result
-    }
-
-    async fn sign_in_checked(
-        &self,
-        url: Url,
-        creds: Credentials,
-        method: AuthMethod,
-    ) -> Result<SignInResult, CommandError> {
-        let (models, role) = check_account(Config::new(url.clone()), creds.clone()).await?;
-        let mut inner = self.inner.lock().await;
-        let mut next = inner.settings.clone();
-        next.server = Some(url.to_string());
-        next.email = creds.email().map(str::to_string);
-        next.auth_method = Some(method);
-        secrets::store(&self.store, &inner.settings, &next, &creds).await?;
-        self.save(&next)?;
-        inner.settings = next;
-        tracing::info!(server = %url, method = ?method, models = models.len(), "signed in");
-        let email = creds.email().map(str::to_string);
-        self.update(|s| {
-            s.server = Some(url.to_string());
-            s.email.clone_from(&email);
-            s.role.clone_from(&role);
-            s.account = AccountState::SignedIn;
-            s.models = Some(models.len());
-            s.problem = None;
-        });
-        self.stop_locked(&mut inner).await;
-        if let Err(e) = self.start_locked(&mut inner, false).await {
-            tracing::warn!(kind = %e.kind, error = %e, "signed in, but the proxy did not start");
-        }
-        Ok(SignInResult {
-            models,
-            email,
-            role,
-            status: self.status(),
-        })
-    }
-
-    /// Stops the proxy and forgets the account (the secret leaves the keychain).
-    pub async fn sign_out(&self) -> Result<Status, CommandError> {
-        let mut inner = self.inner.lock().await;
-        self.stop_locked(&mut inner).await;
-        if let Err(e) = secrets::forget(&self.store, &inner.settings).await {
-            tracing::warn!(error = %e, "could not remove the secret from the keychain");
-        }
-        let mut next = inner.settings.clone();
-        next.email = None;
-        next.auth_method = None;
-        self.save(&next)?;
-        inner.settings = next;
-        self.update(|s| {
-            s.account = AccountState::SignedOut;
-            s.email = None;
-            s.role = None;
-            s.models = None;
-            s.problem = None;
-        });
-        tracing::info!("signed out");
-        Ok(self.status())
-    }
-
-    /// Validates and saves a settings change; restarts the proxy when the listen address or the
-    /// origins changed and it runs (or could not start because the port was taken).
+    /// Validates and saves a settings change; restarts the proxy when the listen address or a
+    /// request check (origins, hosts, limits, client token) changed and it runs (or could not
+    /// start because the port was taken). Turning the client token on makes one at once, so
+    /// "Copy token" works before the next start; without a keychain the change is refused.
     pub async fn update_settings(&self, patch: SettingsPatch) -> Result<Status, CommandError> {
         let mut inner = self.inner.lock().await;
         let next = patch.apply(&inner.settings)?;
-        let affects_server = next.listen()? != inner.settings.listen()?
-            || next.cors_origins != inner.settings.cors_origins;
+        let affects_server = !next.same_server(&inner.settings);
+        if next.require_client_token && !inner.settings.require_client_token {
+            secrets::client_token(&self.store).await?;
+        }
         self.save(&next)?;
         inner.settings = next;
         let address = address_of(&inner.settings);
@@ -258,7 +182,7 @@ impl Controller {
             .problem
             .is_some_and(|p| p.kind == "port_in_use");
         if affects_server && (inner.running.is_some() || port_problem) {
-            tracing::info!(listen = %inner.settings.listen()?, "listen settings changed: restarting the proxy");
+            tracing::info!(listen = %inner.settings.listen()?, "proxy settings changed: restarting the proxy");
             self.stop_locked(&mut inner).await;
             self.start_locked(&mut inner, false).await?;
         }
@@ -297,14 +221,18 @@ impl Controller {
     }
 
     async fn spawn_proxy(&self, settings: &Settings, check: bool) -> Result<Running, CommandError> {
-        let config = settings.to_config()?;
+        let mut config = settings.to_config()?;
         let creds = secrets::load(&self.store, settings).await?;
+        if settings.require_client_token {
+            config.client_token = Some(secrets::client_token(&self.store).await?);
+        }
         let listener = bind(config.listen).await?;
         let addr = listener
             .local_addr()
             .map_err(|e| CommandError::internal(e.to_string()))?;
+        warn_exposure(addr, &config);
         let grace = config.shutdown_timeout;
-        let state = AppState::new(config, creds, self.events.clone())?;
+        let state = self.proxy_state(config, creds).await?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let (shutdown, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_task(
@@ -318,19 +246,43 @@ impl Controller {
             s.address = format!("http://{addr}");
             s.problem = None;
         });
-        if check {
-            tokio::spawn(check_task(state, self.watcher(generation)));
-        }
+        let check = check.then(|| tokio::spawn(check_task(state, self.watcher(generation))));
         Ok(Running {
             shutdown,
             task,
+            check,
             grace,
         })
+    }
+
+    /// The proxy's state, with the encrypted disk cache when there is a cache folder and the
+    /// keychain gives a cache key; otherwise memory caches only (logged, not an error).
+    async fn proxy_state(
+        &self,
+        mut config: Config,
+        creds: Credentials,
+    ) -> Result<AppState, CommandError> {
+        let key = match &self.cache_dir {
+            Some(_) => secrets::cache_key(&self.store).await,
+            None => None,
+        };
+        let events = self.events.clone();
+        let state = match key {
+            Some(key) => {
+                config.cache_dir.clone_from(&self.cache_dir);
+                AppState::with_disk_cache(config, creds, events, &key)?
+            }
+            None => AppState::new(config, creds, events)?,
+        };
+        Ok(state)
     }
 
     async fn stop_locked(&self, inner: &mut Inner) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(run) = inner.running.take() {
+            if let Some(check) = &run.check {
+                check.abort();
+            }
             let _ = run.shutdown.send(());
             let abort = run.task.abort_handle();
             if tokio::time::timeout(run.grace + Duration::from_secs(2), run.task)
@@ -377,5 +329,12 @@ impl Controller {
             current: self.generation.clone(),
             generation,
         }
+    }
+}
+
+/// Warns in the log when other computers can reach the proxy without a client token.
+fn warn_exposure(addr: SocketAddr, config: &Config) {
+    if !addr.ip().is_loopback() && config.client_token.is_none() {
+        tracing::warn!(%addr, "the proxy is reachable from other computers without a client token: anyone who can connect uses your Open WebUI account (turn on \"Require a client token\")");
     }
 }

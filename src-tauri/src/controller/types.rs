@@ -3,7 +3,7 @@
 //! patches, with their validation.
 
 use crate::error::CommandError;
-use crate::settings::{check_origin, AuthMethod, Settings};
+use crate::settings::{self, AuthMethod, Settings, MAX_RATE};
 use crate::status::Status;
 use proxy::Credentials;
 use secrecy::{ExposeSecret, SecretString};
@@ -66,6 +66,15 @@ pub struct SettingsPatch {
     pub port: Option<u16>,
     /// Extra allowed origins.
     pub cors_origins: Option<Vec<String>>,
+    /// Extra `Host` names clients may use.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Requests per second per client (0 = off). A number as the window sends it, so a
+    /// negative or fractional value is refused as `invalid_config`, not as a decoding error.
+    pub rate_limit: Option<f64>,
+    /// Burst size (0 = one second's worth).
+    pub rate_burst: Option<f64>,
+    /// Require the client token.
+    pub require_client_token: Option<bool>,
     /// Start the proxy when the app starts.
     pub start_proxy_on_launch: Option<bool>,
 }
@@ -112,26 +121,45 @@ impl SignInRequest {
 }
 
 impl SettingsPatch {
+    /// The settings with this patch applied, checked and normalised ([`settings::normalize`]).
     pub(super) fn apply(self, current: &Settings) -> Result<Settings, CommandError> {
         let mut next = current.clone();
         if let Some(host) = self.host {
-            next.host = host.trim().to_string();
+            next.host = host;
         }
         if let Some(port) = self.port {
             next.port = port;
         }
         if let Some(origins) = self.cors_origins {
-            next.cors_origins = origins
-                .iter()
-                .map(|o| o.trim().to_string())
-                .filter(|o| !o.is_empty())
-                .collect();
+            next.cors_origins = origins;
+        }
+        if let Some(hosts) = self.allowed_hosts {
+            next.allowed_hosts = hosts;
+        }
+        if let Some(rate) = self.rate_limit {
+            next.rate_limit = count(rate, "rate limit")?;
+        }
+        if let Some(burst) = self.rate_burst {
+            next.rate_burst = count(burst, "burst")?;
+        }
+        if let Some(required) = self.require_client_token {
+            next.require_client_token = required;
         }
         if let Some(auto) = self.start_proxy_on_launch {
             next.start_proxy_on_launch = auto;
         }
-        next.listen()?;
-        next.cors_origins.iter().try_for_each(|o| check_origin(o))?;
-        Ok(next)
+        settings::normalize(next)
+    }
+}
+
+/// A whole number of requests from 0 to [`MAX_RATE`].
+fn count(value: f64, what: &str) -> Result<u32, CommandError> {
+    if value.fract() == 0.0 && (0.0..=f64::from(MAX_RATE)).contains(&value) {
+        // Checked above: a whole number in u32's range, so the cast is exact.
+        Ok(value as u32)
+    } else {
+        Err(CommandError::invalid_config(format!(
+            "the {what} must be a whole number from 0 (off) to {MAX_RATE}"
+        )))
     }
 }

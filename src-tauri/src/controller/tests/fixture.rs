@@ -1,18 +1,22 @@
 //! Test fixtures for the controller: a fake Open WebUI on `127.0.0.1:0`, a controller with an
-//! in-memory secret store and settings in a temp folder, a raw HTTP GET, and a keychain that
-//! is not there.
+//! in-memory secret store and settings and cache in a temp folder, a raw HTTP GET, a keychain
+//! that is not there and one that refuses only the cache key.
 
 use crate::controller::{Controller, SignInRequest};
 use crate::settings::{AuthMethod, Settings};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use proxy::credentials::{SecretStore, StoreError};
+use proxy::credentials::{names, SecretStore, StoreError};
 use proxy::events::EventSink;
 use proxy::MemoryStore;
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The session token the fake Open WebUI hands out (long enough to search for in files).
+pub const SESSION_TOKEN: &str = "owui-session-7f3a9c0d2b";
 
 /// A fake Open WebUI: any password but "wrong" signs in; lists one model `m1`.
 pub async fn fake_openwebui() -> String {
@@ -21,7 +25,7 @@ pub async fn fake_openwebui() -> String {
             let err = json!({"detail": "The email or password provided is incorrect."});
             return (axum::http::StatusCode::BAD_REQUEST, Json(err));
         }
-        let ok = json!({"token": "t", "expires_at": null, "role": "admin"});
+        let ok = json!({"token": SESSION_TOKEN, "expires_at": null, "role": "admin"});
         (axum::http::StatusCode::OK, Json(ok))
     }
     let app = Router::new()
@@ -45,6 +49,22 @@ pub struct Fixture {
 impl Fixture {
     /// Settings listen on port 0 so every test binds a free port.
     pub fn new() -> Self {
+        Self::with_store(Arc::new(MemoryStore::new()))
+    }
+
+    /// A fixture whose controller sees the store through `wrap` (a keychain that misbehaves).
+    pub fn with_keychain(wrap: impl FnOnce(Arc<MemoryStore>) -> Arc<dyn SecretStore>) -> Self {
+        let mut f = Self::new();
+        f.controller = Controller::new(
+            wrap(f.store.clone()),
+            Some(f.dir.path().join("settings.json")),
+            Some(f.cache_dir()),
+            EventSink::default(),
+        );
+        f
+    }
+
+    fn with_store(store: Arc<MemoryStore>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
         let initial = Settings {
@@ -52,8 +72,8 @@ impl Fixture {
             ..Settings::default()
         };
         crate::settings::save(&path, &initial).unwrap();
-        let store = Arc::new(MemoryStore::new());
-        let controller = Controller::new(store.clone(), Some(path), EventSink::default());
+        let cache = Some(dir.path().join("cache"));
+        let controller = Controller::new(store.clone(), Some(path), cache, EventSink::default());
         Fixture {
             controller,
             store,
@@ -61,8 +81,38 @@ impl Fixture {
         }
     }
 
+    /// Another controller on the same settings, cache and keychain, as after a restart.
+    pub fn reopen(&self) -> Controller {
+        let path = self.dir.path().join("settings.json");
+        let cache = Some(self.cache_dir());
+        Controller::new(self.store.clone(), Some(path), cache, EventSink::default())
+    }
+
     pub fn settings_file(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("settings.json")).unwrap()
+    }
+
+    /// The disk cache folder (inside the private temp folder, so the core accepts it).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// The files in the cache folder with their bytes.
+    pub fn cache_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let Ok(entries) = std::fs::read_dir(self.cache_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect()
+    }
+
+    /// The secret `name` in the store, if any.
+    pub fn secret(&self, name: &str) -> Option<String> {
+        use secrecy::ExposeSecret;
+        let value = self.store.get(name).unwrap();
+        value.map(|s| s.expose_secret().to_string())
     }
 }
 
@@ -78,9 +128,27 @@ pub fn password_request(server: &str, password: &str) -> SignInRequest {
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
 pub async fn http_get(address: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let host = address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    http_get_with(address, path, &[]).await
+}
+
+/// A GET with extra headers (a `Host` given here replaces the address).
+pub async fn http_get_with(
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String)> {
+    let addr = address.trim_start_matches("http://");
+    let host = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or(addr, |(_, v)| *v);
+    let extra: String = headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).await?;
     let mut text = String::new();
     stream.read_to_string(&mut text).await?;
@@ -118,5 +186,23 @@ impl SecretStore for NoKeychain {
         Err(StoreError::Unavailable(
             "org.freedesktop.secrets was not provided".into(),
         ))
+    }
+}
+
+/// A keychain that keeps account secrets but cannot keep the cache key.
+pub struct NoCacheKey(pub Arc<MemoryStore>);
+
+impl SecretStore for NoCacheKey {
+    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+        self.0.get(name)
+    }
+    fn set(&self, name: &str, value: &SecretString) -> Result<(), StoreError> {
+        if name == names::CACHE_KEY {
+            return Err(StoreError::Unavailable("the keychain is locked".into()));
+        }
+        self.0.set(name, value)
+    }
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.0.delete(name)
     }
 }

@@ -3,6 +3,7 @@
 //! port in use, sign-out, no keychain, and that nothing secret reaches the settings file.
 
 mod fixture;
+mod security;
 
 use super::*;
 use crate::settings::AuthMethod;
@@ -207,8 +208,7 @@ async fn launch_starts_a_configured_proxy_and_checks_the_account() {
         .await
         .unwrap();
     f.controller.stop().await;
-    let path = f.dir.path().join("settings.json");
-    let again = Controller::new(f.store.clone(), Some(path), EventSink::default());
+    let again = f.reopen();
     assert_eq!(again.status().account, AccountState::NotChecked);
     let mut rx = again.subscribe();
     assert!(!again.launch().await, "configured and started: no window");
@@ -343,6 +343,7 @@ async fn no_keychain_is_reported_and_nothing_falls_back_to_a_file() {
     let controller = Controller::new(
         Arc::new(NoKeychain),
         Some(path.clone()),
+        Some(dir.path().join("cache")),
         EventSink::default(),
     );
     let err = controller
@@ -375,9 +376,8 @@ async fn launch_on_a_taken_port_asks_for_the_window() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut settings = f.controller.settings().await;
     settings.port = taken.local_addr().unwrap().port();
-    let path = f.dir.path().join("settings.json");
-    crate::settings::save(&path, &settings).unwrap();
-    let again = Controller::new(f.store.clone(), Some(path), EventSink::default());
+    crate::settings::save(&f.dir.path().join("settings.json"), &settings).unwrap();
+    let again = f.reopen();
     assert!(again.launch().await, "the user must pick another port");
     assert_eq!(
         again.status().problem.map(|p| p.kind).as_deref(),
