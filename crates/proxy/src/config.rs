@@ -24,6 +24,9 @@ pub enum ConfigError {
     /// The listen host is not an IP address or `localhost`.
     #[error("invalid host {0:?}: use an IP address such as 127.0.0.1 or ::1, or localhost")]
     Host(String),
+    /// An extra allowed `Host` name is malformed.
+    #[error("invalid host name {0:?}: use a DNS name such as box.lan or an IP address")]
+    AllowedHost(String),
     /// An origin pattern is malformed.
     #[error("invalid origin {0:?}: use scheme://host[:port] with at most one '*'")]
     Origin(String),
@@ -229,7 +232,7 @@ pub fn parse_allowed_hosts(list: &str) -> Result<Vec<String>, ConfigError> {
         if ok {
             Ok(name)
         } else {
-            Err(ConfigError::Host(h.to_string()))
+            Err(ConfigError::AllowedHost(h.to_string()))
         }
     };
     list.split(',')

@@ -37,6 +37,9 @@ struct Running {
     /// The background account check, aborted on stop so it cannot write the cache later.
     check: Option<JoinHandle<()>>,
     grace: Duration,
+    /// Kept to close its disk cache on stop: a sign-in or refresh still in flight then writes
+    /// nothing after a sign-out.
+    state: proxy::AppState,
 }
 
 struct Inner {
@@ -246,12 +249,14 @@ impl Controller {
             s.address = format!("http://{addr}");
             s.problem = None;
         });
-        let check = check.then(|| tokio::spawn(check_task(state, self.watcher(generation))));
+        let check =
+            check.then(|| tokio::spawn(check_task(state.clone(), self.watcher(generation))));
         Ok(Running {
             shutdown,
             task,
             check,
             grace,
+            state,
         })
     }
 
@@ -283,6 +288,7 @@ impl Controller {
             if let Some(check) = &run.check {
                 check.abort();
             }
+            run.state.close_disk_cache();
             let _ = run.shutdown.send(());
             let abort = run.task.abort_handle();
             if tokio::time::timeout(run.grace + Duration::from_secs(2), run.task)

@@ -40,6 +40,9 @@ pub enum DiskError {
 pub struct DiskCache {
     dir: PathBuf,
     envelope: Envelope,
+    /// Set by [`DiskCache::close`]: later writes are skipped (a task still running after a
+    /// sign-out must not leave a file behind).
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for DiskCache {
@@ -65,6 +68,7 @@ impl DiskCache {
         let cache = DiskCache {
             dir,
             envelope: Envelope::new(key),
+            closed: std::sync::atomic::AtomicBool::new(false),
         };
         let swept = cache.sweep();
         if swept > 0 {
@@ -121,6 +125,9 @@ impl DiskCache {
 
     /// Encrypts and stores an entry; failures are logged and otherwise ignored.
     pub fn write(&self, namespace: &str, plaintext: &[u8]) -> bool {
+        if self.is_closed() {
+            return false;
+        }
         let result = self
             .envelope
             .seal(namespace, plaintext)
@@ -186,9 +193,20 @@ impl DiskCache {
         removed
     }
 
-    /// Deletes every cache file in the folder (sign-out, "clear data").
+    /// Deletes every cache file in the folder (sign-out, "clear data") and closes the cache.
     pub fn clear(&self) -> io::Result<usize> {
+        self.close();
         clear_dir(&self.dir)
+    }
+
+    /// Stops all later writes through this handle.
+    pub fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn drop_file(&self, path: &Path, why: &str) {

@@ -147,3 +147,19 @@ fn writes_are_atomic_and_leave_no_temp_files() {
     assert_eq!(c.read_json::<u32>("ns"), Some(19));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn a_closed_cache_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = open(tmp.path());
+    assert!(cache.write("ns", b"first"));
+    cache.clear().unwrap();
+    assert!(
+        !cache.write("ns", b"after the clear"),
+        "a write after clear must be skipped"
+    );
+    let left = std::fs::read_dir(tmp.path())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "nothing may be left in the cache folder");
+}

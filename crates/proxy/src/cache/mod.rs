@@ -44,12 +44,16 @@ pub enum ClearError {
 /// Sign-out and "clear data": deletes every cache file in `dir` (model lists, saved sessions)
 /// and the cache key in `store`. Other secrets (password, API key) are the caller's to delete.
 pub fn clear_data(dir: Option<&Path>, store: &dyn SecretStore) -> Result<(), ClearError> {
-    if let Some(dir) = dir {
-        disk::clear_dir(dir).map_err(|source| ClearError::Files {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    }
-    store.delete(names::CACHE_KEY)?;
-    Ok(())
+    // Both steps run even when the first fails; the first error is reported.
+    let files = match dir {
+        Some(dir) => disk::clear_dir(dir)
+            .map(drop)
+            .map_err(|source| ClearError::Files {
+                path: dir.display().to_string(),
+                source,
+            }),
+        None => Ok(()),
+    };
+    let key = store.delete(names::CACHE_KEY).map_err(ClearError::from);
+    files.and(key)
 }

@@ -111,8 +111,15 @@ impl AppState {
         })
     }
 
-    /// Deletes the saved session and cached lists on disk (sign-out, "clear data"); the memory
-    /// caches of this state stay until it is dropped.
+    /// Stops this state's disk writes: call it before clearing the cache from outside, so a
+    /// refresh or sign-in still in flight cannot leave a file behind.
+    pub fn close_disk_cache(&self) {
+        if let Some(d) = &self.disk {
+            d.close();
+        }
+    }
+
+    /// Deletes the saved session and cached lists on disk and closes the disk cache.
     pub fn clear_disk_cache(&self) {
         if let Some(d) = &self.disk {
             if let Err(e) = d.clear() {
