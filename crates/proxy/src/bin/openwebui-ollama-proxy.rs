@@ -105,6 +105,9 @@ struct Args {
     /// Version reported by /api/version
     #[arg(long, env = "OPENWEBUI_PROXY_OLLAMA_VERSION", default_value = config::DEFAULT_OLLAMA_VERSION)]
     ollama_version: String,
+    /// Worker threads: 1 runs everything on one thread (lowest CPU per request), 0 = one per CPU
+    #[arg(long, env = "OPENWEBUI_PROXY_THREADS", default_value_t = 1)]
+    threads: usize,
     /// Print build information and exit
     #[arg(short = 'i')]
     info_short: bool,
@@ -191,10 +194,22 @@ fn run(args: Args, argv: &[String]) -> anyhow::Result<()> {
     let (config, creds) = configure(&args)?;
     security::warn_exposure(&config, argv);
     let key = security::cache_key(&args.security, &config, NAME)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime(args.threads)?;
     rt.block_on(serve(config, creds, key))
+}
+
+/// One thread serves a local proxy's load with the least CPU per request (no cross-thread
+/// wake-ups); more threads are for proxies shared by many clients.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if threads > 1 {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build()
 }
 
 fn configure(args: &Args) -> anyhow::Result<(Config, Credentials)> {
