@@ -12,6 +12,7 @@
 
 mod auth;
 mod chat;
+mod cli;
 mod clients;
 mod embed;
 mod fake;
