@@ -59,10 +59,7 @@ impl Running {
             }
         });
         let mut seen = Vec::new();
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no listening line; stderr: {seen:#?}"));
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
             if let Some(rest) = line.split("listening on ").nth(1) {
                 let url = rest.split_whitespace().next().unwrap().to_string();
                 return Running {
@@ -73,6 +70,9 @@ impl Running {
             }
             seen.push(line);
         }
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("no listening line ({status:?}); stderr: {seen:#?}");
     }
 
     /// SIGTERM, then the exit status and the rest of stderr.
