@@ -13,17 +13,23 @@ use tracing::Instrument;
 
 static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Wraps every request in a span and reports its status.
+/// Wraps every request in a span and reports its status. When neither debug logging nor an
+/// event listener is on, this costs a counter increment and a refcount.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let span = tracing::debug_span!("request", id, %method, path = %path);
-    let started = Instant::now();
+    let uri = req.uri().clone();
+    let span = tracing::debug_span!("request", id, %method, path = uri.path());
+    let debug = tracing::enabled!(tracing::Level::DEBUG);
+    let started = debug.then(Instant::now);
     let resp = next.run(req).instrument(span).await;
     let status = resp.status().as_u16();
-    tracing::debug!(id, %method, path = %path, status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    if let Some(started) = started {
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        tracing::debug!(id, %method, path = uri.path(), status, elapsed_ms, "request");
+    }
     if state.events.has_listeners() {
+        let path = uri.path().to_string();
         state
             .events
             .send(ProxyEvent::RequestFinished { path, status });

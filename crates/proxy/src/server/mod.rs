@@ -20,9 +20,20 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Shared state: cheap handles only.
+/// Shared state: one pointer, so handing it to each request and stream costs one atomic
+/// increment. Fields are reached through `Deref` ([`Shared`]).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// The pooled Open WebUI client and sign-in state.
@@ -99,7 +110,7 @@ impl AppState {
             }
             upstream.auth().persist_with(Arc::new(session));
         }
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             guard: Arc::new(guard::Guard::new(&config)),
             shows: Arc::new(ShowCache::new(config.show_ttl)),
             config,
@@ -108,7 +119,7 @@ impl AppState {
             events,
             closing: CancellationToken::new(),
             disk,
-        })
+        })))
     }
 
     /// Stops this state's disk writes: call it before clearing the cache from outside, so a
