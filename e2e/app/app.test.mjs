@@ -1,7 +1,7 @@
-// The real app under Xvfb with its own D-Bus session: tauri-driver + WebKitWebDriver drive the
-// settings window against a fake Open WebUI on loopback, the tray menu is driven over D-Bus
-// (com.canonical.dbusmenu), secrets are checked in a private gnome-keyring. Steps run in order
-// and share one app instance.
+// The real app under Xvfb with its own D-Bus session: the tray process is started first (as at
+// login), then tauri-driver + WebKitWebDriver start and drive a settings window process against
+// a fake Open WebUI on loopback; the tray menu is driven over D-Bus (com.canonical.dbusmenu),
+// secrets are checked in a private gnome-keyring. Steps run in order and share one tray process.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,7 +22,10 @@ let upstream;
 let driver;
 let driverProc;
 let port;
+let app;
 let appPid;
+let windowPid;
+let firstRunWindow = false;
 
 const proxyUrl = (path) => `http://127.0.0.1:${port}${path}`;
 const answers = async (path) => (await fetch(proxyUrl(path))).status === 200;
@@ -39,13 +42,20 @@ before(async () => {
   // First run, but on a free port instead of 11434.
   await mkdir(join(session.env.XDG_CONFIG_HOME, 'openwebui-ollama-proxy'), { recursive: true });
   await writeFile(settingsFile(), JSON.stringify({ port }));
+  // The tray process opens its own settings window at first run; it is closed here and the
+  // window process tauri-driver starts is driven instead.
+  app = session.spawn(tools.app, []);
+  appPid = app.pid;
+  firstRunWindow = await until(async () => (await session.windows(TITLE)).length > 0, { what: 'the first-run window' });
+  await session.closeWindows(TITLE);
+  await until(async () => (await session.windows(TITLE)).length === 0, { what: 'first-run window closed' });
   const [driverPort, nativePort] = [await freePort(), await freePort()];
   driverProc = session.spawn(tools.tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)]);
   driver = new WebDriver(`http://127.0.0.1:${driverPort}`);
   await until(() => fetch(`${driver.url}/status`).then((r) => r.ok), { what: 'tauri-driver' });
-  await driver.start({ 'tauri:options': { application: tools.app } });
-  appPid = descendants(driverProc.pid).find((p) => commOf(p)?.startsWith('openwebui-ollam'));
-  assert.ok(appPid, 'the app process is found');
+  await driver.start({ 'tauri:options': { application: tools.window } });
+  windowPid = descendants(driverProc.pid).find((p) => commOf(p)?.startsWith('openwebui-ollam'));
+  assert.ok(windowPid, 'the window process is found');
 });
 
 after(async () => {
@@ -72,6 +82,7 @@ async function waitText(css, re, timeout = 15000) {
 }
 
 test('first run opens the settings window with the sign-in form', async () => {
+  assert.ok(firstRunWindow, 'the tray opened a window at first run');
   await until(() => driver.run('return document.body.dataset.ready === "true"'), { what: 'window ready' });
   assert.equal(await driver.text('#status-text'), 'Not signed in');
   assert.equal(await driver.run('return document.querySelector("#sign-in-form").hidden'), false);
@@ -239,15 +250,20 @@ test('closing the window keeps the proxy; idle memory is measured', async () => 
   await session.closeWindows(TITLE);
   await until(async () => (await session.windows(TITLE)).length === 0, { what: 'window gone' });
   assert.equal(await answers('/api/tags'), true, 'the proxy keeps running');
-  await until(() => !descendants(appPid).some((p) => commOf(p) === 'WebKitWebProces'), {
-    what: 'the web process ends with the window', timeout: 20000,
+  const webkitHelper = (p) => ['WebKitWebProces', 'WebKitNetworkPr'].includes(commOf(p));
+  await until(() => commOf(windowPid) === null && !descendants(driverProc.pid).some(webkitHelper), {
+    what: 'the window process and its WebKit processes end with the window', timeout: 20000,
   });
   await new Promise((r) => setTimeout(r, 10000)); // idle period for the measurement, not a sync
   const pids = [appPid, ...descendants(appPid)];
+  assert.equal(pids.some((p) => commOf(p)?.startsWith('WebKit')), false, 'no WebKit process under the tray');
+  assert.deepEqual(descendants(appPid), [], 'the tray process stays alone');
   const rows = pids.map((p) => ({ pid: p, comm: commOf(p), ...memoryOf(p) }));
   const total = rows.reduce((a, r) => ({ rss: a.rss + r.rss, pss: a.pss + r.pss }), { rss: 0, pss: 0 });
   console.log(`idle, window closed: ${JSON.stringify(rows)} total RSS ${(total.rss / 1024).toFixed(1)} MiB, PSS ${(total.pss / 1024).toFixed(1)} MiB`);
   assert.ok(total.rss > 0);
+  // The performance target (DESIGN §5): WebKit left with the window; the tray alone stays.
+  assert.ok(total.rss < 60 * 1024, `idle RSS ${(total.rss / 1024).toFixed(1)} MiB is over 60 MiB`);
 });
 
 test('a sign-in refused in the background raises a notification', async () => {
@@ -276,4 +292,5 @@ test('Quit from the tray stops the proxy and the app', async () => {
   await session.trayClick('Quit');
   await until(refused, { what: 'proxy stopped by quit' });
   await until(() => commOf(appPid) === null, { what: 'app exited' });
+  await until(async () => (await session.windows(TITLE)).length === 0, { what: 'its window closed with it' });
 });

@@ -17,7 +17,9 @@ const cache = join(homedir(), '.cache', 'openwebui-ollama-proxy');
 
 /** Paths of the tools, overridable through the environment. */
 export const tools = {
+  // The tray process (tray, proxy, local endpoint) and the settings window process it starts.
   app: process.env.APP_BIN || join(process.env.CARGO_TARGET_DIR || join(cache, 'target'), 'debug', 'openwebui-ollama-proxy-app'),
+  window: process.env.WINDOW_BIN || join(process.env.CARGO_TARGET_DIR || join(cache, 'target'), 'debug', 'openwebui-ollama-proxy-settings'),
   tauriDriver: process.env.TAURI_DRIVER || join(cache, 'bin', 'tauri-driver'),
   python: process.env.SNI_PYTHON || join(cache, 'venv-app-e2e', 'bin', 'python'),
   sni: join(here, 'sni.py'),

@@ -1,23 +1,20 @@
-//! The window's commands: thin wrappers that call the controller (or a plugin) and return
-//! `Result<T, CommandError>`. No logic of their own, and never a secret: the credentials
-//! status is `{configured, method, server, email}`, and the client token goes from the
-//! keychain straight to the clipboard ([`copy_client_token`] returns nothing).
+//! The window's commands, run in the tray process: the settings window forwards each of its
+//! `#[tauri::command]`s here over [`crate::ipc`] by name with its arguments as JSON.
+//! [`dispatch`] parses the arguments and calls the controller or the desktop ([`Desktop`]:
+//! start at login, clipboard, log folder). No logic of its own, and never a secret: the
+//! credentials status is `{configured, method, server, email}`, and the client token goes from
+//! the keychain straight to the clipboard (`copy_client_token` returns nothing).
 
-use crate::controller::{
-    Controller, CredentialsStatus, SettingsPatch, SignInRequest, SignInResult,
-};
+use crate::controller::{Controller, CredentialsStatus, SettingsPatch, SignInRequest};
 use crate::error::CommandError;
 use crate::settings::Settings;
 use crate::status::Status;
-use crate::{logging, tray};
 use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::Arc;
-use tauri::{AppHandle, State};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt;
-
-type Ctl<'a> = State<'a, Arc<Controller>>;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// Everything the window needs to draw itself.
 #[derive(Debug, Serialize)]
@@ -35,104 +32,229 @@ pub struct AppView {
     pub version: String,
 }
 
-/// The window's initial state.
-#[tauri::command]
-pub async fn get_state(app: AppHandle, ctl: Ctl<'_>) -> Result<AppView, CommandError> {
-    Ok(AppView {
-        status: ctl.status(),
-        credentials: ctl.credentials_status().await,
-        settings: ctl.settings().await,
-        autostart: app.autolaunch().is_enabled().unwrap_or(false),
-        version: app.package_info().version.to_string(),
-    })
+/// The desktop services the tray process offers: start at login, clipboard, logs.
+pub struct Desktop {
+    autolaunch: Option<auto_launch::AutoLaunch>,
+    clipboard: Mutex<Option<arboard::Clipboard>>,
+    log_dir: Option<PathBuf>,
 }
 
-/// Tests the server and credentials, keeps them, (re)starts the proxy.
-#[tauri::command]
-pub async fn sign_in(ctl: Ctl<'_>, request: SignInRequest) -> Result<SignInResult, CommandError> {
-    ctl.sign_in(request).await
+impl Desktop {
+    /// Start at login runs `exe` (this binary) under `name`; logs are in `log_dir`.
+    pub fn new(name: &str, exe: Option<PathBuf>, log_dir: Option<PathBuf>) -> Self {
+        let autolaunch = exe.and_then(|exe| {
+            let path = std::env::var("APPIMAGE")
+                .ok()
+                .filter(|_| cfg!(target_os = "linux"))
+                .unwrap_or_else(|| exe.display().to_string());
+            auto_launch::AutoLaunchBuilder::new()
+                .set_app_name(name)
+                .set_app_path(&path)
+                .set_macos_launch_mode(auto_launch::MacOSLaunchMode::LaunchAgent)
+                .build()
+                .map_err(|e| tracing::warn!(error = %e, "start at login is not available"))
+                .ok()
+        });
+        Desktop {
+            autolaunch,
+            clipboard: Mutex::new(None),
+            log_dir,
+        }
+    }
+
+    /// Whether start at login is on.
+    pub fn autostart(&self) -> bool {
+        self.autolaunch
+            .as_ref()
+            .and_then(|a| a.is_enabled().ok())
+            .unwrap_or(false)
+    }
+
+    /// Turns start at login on or off; returns the resulting state.
+    pub fn set_autostart(&self, enabled: bool) -> Result<bool, CommandError> {
+        let a = self
+            .autolaunch
+            .as_ref()
+            .ok_or_else(|| CommandError::internal("start at login is not available"))?;
+        let result = if enabled { a.enable() } else { a.disable() };
+        result.map_err(|e| CommandError::internal(format!("cannot change start at login: {e}")))?;
+        Ok(a.is_enabled().unwrap_or(enabled))
+    }
+
+    /// Puts `text` on the clipboard (kept by this process while it runs).
+    pub fn copy(&self, text: String) -> Result<(), CommandError> {
+        let fail = |e: arboard::Error| CommandError::internal(format!("cannot copy: {e}"));
+        let mut guard = self
+            .clipboard
+            .lock()
+            .map_err(|_| CommandError::internal("cannot copy: clipboard unavailable"))?;
+        let clipboard = match guard.as_mut() {
+            Some(c) => c,
+            None => guard.insert(arboard::Clipboard::new().map_err(fail)?),
+        };
+        clipboard.set_text(text).map_err(fail)
+    }
+
+    /// Opens the newest log file (or the folder).
+    pub fn open_logs(&self) -> Result<(), CommandError> {
+        let dir = self
+            .log_dir
+            .as_deref()
+            .ok_or_else(|| CommandError::internal("logging is not set up"))?;
+        crate::logging::open(dir)
+    }
 }
 
-/// Forgets the account and stops the proxy.
-#[tauri::command]
-pub async fn sign_out(ctl: Ctl<'_>) -> Result<Status, CommandError> {
-    ctl.sign_out().await
+/// What the tray does for commands that touch it.
+pub trait TrayHooks: Send + Sync {
+    /// "Start at login" changed from the window.
+    fn autostart_changed(&self, enabled: bool);
+    /// Show (or start) the settings window.
+    fn show_window(&self);
+    /// The window gained or lost the focus.
+    fn window_focused(&self, focused: bool);
 }
 
-/// Signs out and also forgets the server address; deletes the keychain entries and the cache.
-#[tauri::command]
-pub async fn clear_data(ctl: Ctl<'_>) -> Result<Status, CommandError> {
-    ctl.clear_data().await
+/// What [`dispatch`] works with.
+pub struct Shell {
+    /// The proxy's owner.
+    pub controller: Arc<Controller>,
+    /// Desktop services.
+    pub desktop: Arc<Desktop>,
+    /// The tray.
+    pub tray: Arc<dyn TrayHooks>,
+    /// The app version.
+    pub version: String,
 }
 
-/// Copies the client token to the clipboard. Returns nothing: the token never reaches the
-/// window.
-#[tauri::command]
-pub async fn copy_client_token(app: AppHandle, ctl: Ctl<'_>) -> Result<(), CommandError> {
-    let token = ctl.client_token().await?;
-    app.clipboard()
-        .write_text(token.expose_secret().to_string())
-        .map_err(|e| CommandError::internal(format!("cannot copy: {e}")))
+fn arg<T: DeserializeOwned>(args: &Value, name: &str) -> Result<T, CommandError> {
+    let value = args.get(name).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value)
+        .map_err(|e| CommandError::new("bad_request", format!("invalid `{name}`: {e}")))
 }
 
-/// Replaces the client token and restarts a running proxy with the new one.
-#[tauri::command]
-pub async fn regenerate_client_token(ctl: Ctl<'_>) -> Result<Status, CommandError> {
-    ctl.regenerate_client_token().await
+fn json(value: impl Serialize) -> Result<Value, CommandError> {
+    serde_json::to_value(value).map_err(|e| CommandError::internal(e.to_string()))
 }
 
-/// Starts the proxy.
-#[tauri::command]
-pub async fn start_proxy(ctl: Ctl<'_>) -> Result<Status, CommandError> {
-    ctl.start().await
+/// Runs the window's command `cmd` with `args` (`{request}`, `{patch}`, `{enabled}`, …).
+pub async fn dispatch(shell: &Shell, cmd: &str, args: Value) -> Result<Value, CommandError> {
+    let ctl = &shell.controller;
+    match cmd {
+        "get_state" => json(AppView {
+            status: ctl.status(),
+            credentials: ctl.credentials_status().await,
+            settings: ctl.settings().await,
+            autostart: shell.desktop.autostart(),
+            version: shell.version.clone(),
+        }),
+        "sign_in" => json(ctl.sign_in(arg::<SignInRequest>(&args, "request")?).await?),
+        "sign_out" => json(ctl.sign_out().await?),
+        "clear_data" => json(ctl.clear_data().await?),
+        "copy_client_token" => {
+            let token = ctl.client_token().await?;
+            shell.desktop.copy(token.expose_secret().to_string())?;
+            Ok(Value::Null)
+        }
+        "regenerate_client_token" => json(ctl.regenerate_client_token().await?),
+        "start_proxy" => json(ctl.start().await?),
+        "stop_proxy" => json(ctl.stop().await),
+        "save_settings" => json(
+            ctl.update_settings(arg::<SettingsPatch>(&args, "patch")?)
+                .await?,
+        ),
+        "suggest_port" => json(ctl.suggest_port().await?),
+        "set_autostart" => {
+            let now = shell.desktop.set_autostart(arg(&args, "enabled")?)?;
+            shell.tray.autostart_changed(now);
+            json(now)
+        }
+        "copy_address" => {
+            let address = ctl.status().address;
+            shell.desktop.copy(address.clone())?;
+            json(address)
+        }
+        "open_logs" => {
+            shell.desktop.open_logs()?;
+            Ok(Value::Null)
+        }
+        "show" => {
+            shell.tray.show_window();
+            Ok(Value::Null)
+        }
+        "window_focus" => {
+            shell.tray.window_focused(arg(&args, "focused")?);
+            Ok(Value::Null)
+        }
+        other => Err(CommandError::new(
+            "unknown_command",
+            format!("no command `{other}`"),
+        )),
+    }
 }
 
-/// Stops the proxy.
-#[tauri::command]
-pub async fn stop_proxy(ctl: Ctl<'_>) -> Result<Status, CommandError> {
-    Ok(ctl.stop().await)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proxy::events::EventSink;
+    use proxy::MemoryStore;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Saves listen address, request checks, limits, client token switch and launch behaviour;
-/// restarts the proxy when needed.
-#[tauri::command]
-pub async fn save_settings(ctl: Ctl<'_>, patch: SettingsPatch) -> Result<Status, CommandError> {
-    ctl.update_settings(patch).await
-}
+    #[derive(Default)]
+    struct Hooks {
+        shown: AtomicBool,
+    }
 
-/// A free port to offer when the configured one is taken.
-#[tauri::command]
-pub async fn suggest_port(ctl: Ctl<'_>) -> Result<u16, CommandError> {
-    ctl.suggest_port().await
-}
+    impl TrayHooks for Hooks {
+        fn autostart_changed(&self, _: bool) {}
+        fn show_window(&self) {
+            self.shown.store(true, Ordering::SeqCst);
+        }
+        fn window_focused(&self, _: bool) {}
+    }
 
-/// Turns start at login on or off; returns the resulting state.
-#[tauri::command]
-pub fn set_autostart(app: AppHandle, enabled: bool) -> Result<bool, CommandError> {
-    let manager = app.autolaunch();
-    let result = if enabled {
-        manager.enable()
-    } else {
-        manager.disable()
-    };
-    result.map_err(|e| CommandError::internal(format!("cannot change start at login: {e}")))?;
-    let now = manager.is_enabled().unwrap_or(enabled);
-    tray::show_autostart(&app, now);
-    Ok(now)
-}
+    fn shell(hooks: Arc<Hooks>) -> Shell {
+        let controller = Controller::new(
+            Arc::new(MemoryStore::default()),
+            None,
+            None,
+            EventSink::default(),
+        );
+        Shell {
+            controller: Arc::new(controller),
+            desktop: Arc::new(Desktop::new("test", None, None)),
+            tray: hooks,
+            version: "9.9.9".into(),
+        }
+    }
 
-/// Copies the proxy's address; returns it.
-#[tauri::command]
-pub fn copy_address(app: AppHandle, ctl: Ctl<'_>) -> Result<String, CommandError> {
-    let address = ctl.status().address;
-    app.clipboard()
-        .write_text(address.clone())
-        .map_err(|e| CommandError::internal(format!("cannot copy: {e}")))?;
-    Ok(address)
-}
+    #[tokio::test]
+    async fn get_state_is_camel_case_and_secret_free() {
+        let shell = shell(Arc::default());
+        let view = dispatch(&shell, "get_state", Value::Null).await.unwrap();
+        assert_eq!(view["version"], "9.9.9");
+        assert_eq!(view["autostart"], false);
+        assert!(view["status"].get("proxy").is_some());
+        assert!(view.get("credentials").is_some());
+    }
 
-/// Opens the log file.
-#[tauri::command]
-pub fn open_logs(app: AppHandle) -> Result<(), CommandError> {
-    logging::open(&app)
+    #[tokio::test]
+    async fn bad_arguments_and_unknown_commands_are_errors() {
+        let shell = shell(Arc::default());
+        let err = dispatch(&shell, "save_settings", json!({"patch": 3}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, "bad_request");
+        let err = dispatch(&shell, "nope", Value::Null).await.unwrap_err();
+        assert_eq!(err.kind, "unknown_command");
+    }
+
+    #[tokio::test]
+    async fn show_reaches_the_tray() {
+        let hooks = Arc::new(Hooks::default());
+        let shell = shell(hooks.clone());
+        dispatch(&shell, "show", Value::Null).await.unwrap();
+        assert!(hooks.shown.load(Ordering::SeqCst));
+    }
 }

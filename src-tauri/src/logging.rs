@@ -4,8 +4,6 @@
 
 use crate::error::CommandError;
 use std::path::{Path, PathBuf};
-use tauri::{AppHandle, Manager};
-use tauri_plugin_opener::OpenerExt;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -15,8 +13,16 @@ use tracing_subscriber::{fmt, EnvFilter};
 pub const PREFIX: &str = "openwebui-ollama-proxy";
 const DEFAULT_FILTER: &str = "info,tower_http=info";
 
-/// Where the log files are, managed as app state.
-pub struct LogDir(pub PathBuf);
+/// The app's log folder (where Tauri's `app_log_dir` put it): `~/Library/Logs/<id>` on macOS,
+/// `<local data>/<id>/logs` elsewhere.
+pub fn default_dir() -> Option<PathBuf> {
+    let base = directories::BaseDirs::new()?;
+    if cfg!(target_os = "macos") {
+        Some(base.home_dir().join("Library/Logs").join(crate::IDENTIFIER))
+    } else {
+        Some(base.data_local_dir().join(crate::IDENTIFIER).join("logs"))
+    }
+}
 
 /// Installs the subscriber writing to `dir`; returns the folder.
 pub fn init(dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
@@ -47,15 +53,10 @@ pub fn newest(dir: &Path) -> Option<PathBuf> {
         .map(|e| e.path())
 }
 
-/// Opens the newest log file (or the folder) with the system's default app.
-pub fn open(app: &AppHandle) -> Result<(), CommandError> {
-    let dir = app
-        .try_state::<LogDir>()
-        .map(|d| d.0.clone())
-        .ok_or_else(|| CommandError::internal("logging is not set up"))?;
-    let target = newest(&dir).unwrap_or(dir);
-    app.opener()
-        .open_path(target.to_string_lossy(), None::<&str>)
+/// Opens the newest log file in `dir` (or the folder) with the system's default app.
+pub fn open(dir: &Path) -> Result<(), CommandError> {
+    let target = newest(dir).unwrap_or_else(|| dir.to_path_buf());
+    open::that_detached(&target)
         .map_err(|e| CommandError::internal(format!("cannot open {}: {e}", target.display())))
 }
 

@@ -1,20 +1,12 @@
 //! The tray icon and its menu: a status line, Start / Stop, Copy address, Settings…, Open logs,
-//! Start at login and Quit. Menu ids are [`MenuId`]; clicks are turned into controller calls
-//! here and nothing else. The icon, tooltip and items follow [`Status`] through [`show`].
+//! Start at login and Quit. Menu ids are [`MenuId`]; the clicks are handled in [`crate::app`].
+//! The icon, tooltip and items follow [`Status`] through [`TrayUi::show`]. Built on `tray-icon`
+//! (and its `muda` menus) directly: no webview in this process. Lives on the event-loop thread.
 //! On Linux (AppIndicator) a left click always opens the menu; elsewhere it is asked for.
 
-use crate::controller::Controller;
 use crate::status::{AccountState, Look, ProxyState, Status};
-use crate::{events, logging, window};
-use std::sync::Arc;
-use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
-use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager, Wry};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt;
-
-const TRAY_ID: &str = "main";
+use tray_icon::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 /// Every menu entry, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,140 +61,86 @@ impl MenuId {
     }
 }
 
-/// The items whose text or state changes.
-pub struct TrayItems {
-    status: MenuItem<Wry>,
-    start: MenuItem<Wry>,
-    stop: MenuItem<Wry>,
-    copy: MenuItem<Wry>,
-    autostart: CheckMenuItem<Wry>,
+/// The tray icon and the items whose text or state changes.
+pub struct TrayUi {
+    icon: TrayIcon,
+    status: MenuItem,
+    start: MenuItem,
+    stop: MenuItem,
+    copy: MenuItem,
+    autostart: CheckMenuItem,
 }
 
-/// Builds the tray icon and menu; call once in `setup`.
-pub fn create(app: &AppHandle, status: &Status) -> tauri::Result<()> {
-    let item = |id: MenuId, text: &str, enabled: bool| {
-        MenuItem::with_id(app, id.as_str(), text, enabled, None::<&str>)
-    };
-    let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
-    let items = TrayItems {
-        status: item(MenuId::Status, &status.summary(), false)?,
-        start: item(MenuId::Start, "Start proxy", true)?,
-        stop: item(MenuId::Stop, "Stop proxy", false)?,
-        copy: item(MenuId::CopyAddress, &copy_label(status), true)?,
-        autostart: CheckMenuItem::with_id(
-            app,
+impl TrayUi {
+    /// Builds the tray icon and menu; call once on the event-loop thread.
+    pub fn new(status: &Status, autostart_on: bool) -> Result<Self, Box<dyn std::error::Error>> {
+        let item = |id: MenuId, text: &str, enabled: bool| {
+            MenuItem::with_id(id.as_str(), text, enabled, None)
+        };
+        let ui_status = item(MenuId::Status, &status.summary(), false);
+        let start = item(MenuId::Start, "Start proxy", true);
+        let stop = item(MenuId::Stop, "Stop proxy", false);
+        let copy = item(MenuId::CopyAddress, &copy_label(status), true);
+        let autostart = CheckMenuItem::with_id(
             MenuId::Autostart.as_str(),
             "Start at login",
             true,
             autostart_on,
-            None::<&str>,
-        )?,
-    };
-    let menu = Menu::with_items(
-        app,
-        &[
-            &items.status,
-            &PredefinedMenuItem::separator(app)?,
-            &items.start,
-            &items.stop,
-            &items.copy,
-            &PredefinedMenuItem::separator(app)?,
-            &item(MenuId::Settings, "Settings…", true)?,
-            &item(MenuId::OpenLogs, "Open logs", true)?,
-            &items.autostart,
-            &PredefinedMenuItem::separator(app)?,
-            &item(MenuId::Quit, "Quit", true)?,
-        ],
-    )?;
-    TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon(status.look()))
-        .tooltip(tooltip(status))
-        .menu(&menu)
-        .show_menu_on_left_click(true)
-        .on_menu_event(on_menu_event)
-        .build(app)?;
-    app.manage(items);
-    show(app, status);
-    Ok(())
-}
-
-/// Updates icon, tooltip and items to `status`.
-pub fn show(app: &AppHandle, status: &Status) {
-    if let Some(tray) = app.tray_by_id(TRAY_ID) {
-        let _ = tray.set_icon(Some(icon(status.look())));
-        let _ = tray.set_tooltip(Some(tooltip(status)));
+            None,
+        );
+        let menu = Menu::with_items(&[
+            &ui_status,
+            &PredefinedMenuItem::separator(),
+            &start,
+            &stop,
+            &copy,
+            &PredefinedMenuItem::separator(),
+            &item(MenuId::Settings, "Settings…", true),
+            &item(MenuId::OpenLogs, "Open logs", true),
+            &autostart,
+            &PredefinedMenuItem::separator(),
+            &item(MenuId::Quit, "Quit", true),
+        ])?;
+        let icon = TrayIconBuilder::new()
+            .with_id("main")
+            .with_icon(icon(status.look()))
+            .with_tooltip(tooltip(status))
+            .with_menu(Box::new(menu))
+            .with_menu_on_left_click(true)
+            .with_icon_as_template(cfg!(target_os = "macos"))
+            .build()?;
+        let ui = TrayUi {
+            icon,
+            status: ui_status,
+            start,
+            stop,
+            copy,
+            autostart,
+        };
+        ui.show(status);
+        Ok(ui)
     }
-    if let Some(items) = app.try_state::<TrayItems>() {
+
+    /// Updates icon, tooltip and items to `status`.
+    pub fn show(&self, status: &Status) {
+        #[cfg(target_os = "macos")]
+        let _ = self
+            .icon
+            .set_icon_with_as_template(Some(icon(status.look())), true);
+        #[cfg(not(target_os = "macos"))]
+        let _ = self.icon.set_icon(Some(icon(status.look())));
+        let _ = self.icon.set_tooltip(Some(tooltip(status)));
         let running = status.proxy == ProxyState::Running;
         let can_start = !running && status.account != AccountState::SignedOut;
-        let _ = items.status.set_text(status.summary());
-        let _ = items.start.set_enabled(can_start);
-        let _ = items.stop.set_enabled(running);
-        let _ = items.copy.set_text(copy_label(status));
+        self.status.set_text(status.summary());
+        self.start.set_enabled(can_start);
+        self.stop.set_enabled(running);
+        self.copy.set_text(copy_label(status));
     }
-}
 
-/// Sets the "Start at login" checkbox (after the window changed it).
-pub fn show_autostart(app: &AppHandle, enabled: bool) {
-    if let Some(items) = app.try_state::<TrayItems>() {
-        let _ = items.autostart.set_checked(enabled);
-    }
-}
-
-fn on_menu_event(app: &AppHandle, event: MenuEvent) {
-    let Some(id) = MenuId::parse(event.id().as_ref()) else {
-        return;
-    };
-    tracing::debug!(?id, "tray menu");
-    let Some(controller) = app
-        .try_state::<Arc<Controller>>()
-        .map(|c| c.inner().clone())
-    else {
-        return;
-    };
-    match id {
-        MenuId::Status => {}
-        MenuId::Start => {
-            tauri::async_runtime::spawn(async move {
-                let _ = controller.start().await;
-            });
-        }
-        MenuId::Stop => {
-            tauri::async_runtime::spawn(async move {
-                controller.stop().await;
-            });
-        }
-        MenuId::CopyAddress => {
-            if let Err(e) = app.clipboard().write_text(controller.status().address) {
-                tracing::warn!(error = %e, "cannot copy the address");
-            }
-        }
-        MenuId::Settings => window::show(app),
-        MenuId::OpenLogs => {
-            if let Err(e) = logging::open(app) {
-                tracing::warn!(error = %e, "cannot open the logs");
-            }
-        }
-        MenuId::Autostart => toggle_autostart(app),
-        MenuId::Quit => app.exit(0),
-    }
-}
-
-fn toggle_autostart(app: &AppHandle) {
-    let manager = app.autolaunch();
-    let want = !manager.is_enabled().unwrap_or(false);
-    let result = if want {
-        manager.enable()
-    } else {
-        manager.disable()
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "cannot change start at login");
-    }
-    let enabled = manager.is_enabled().unwrap_or(false);
-    show_autostart(app, enabled);
-    if let Err(e) = app.emit(events::AUTOSTART_EVENT, enabled) {
-        tracing::debug!(error = %e, "cannot tell the window about start at login");
+    /// Sets the "Start at login" checkbox.
+    pub fn show_autostart(&self, enabled: bool) {
+        self.autostart.set_checked(enabled);
     }
 }
 
@@ -214,15 +152,42 @@ fn tooltip(status: &Status) -> String {
     format!("Open WebUI Ollama Proxy — {}", status.summary())
 }
 
-fn icon(look: Look) -> Image<'static> {
-    let bytes: &'static [u8] = match look {
-        Look::Running => include_bytes!("../../icons/tray-running.png"),
-        Look::Stopped => include_bytes!("../../icons/tray-stopped.png"),
-        Look::Busy => include_bytes!("../../icons/tray-busy.png"),
-        Look::Error => include_bytes!("../../icons/tray-error.png"),
-    };
+/// Decodes one of our PNGs to RGBA.
+fn decode(bytes: &[u8]) -> Option<Icon> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+    let mut reader = decoder.read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut buf).ok()?;
+    if info.color_type != png::ColorType::Rgba || info.bit_depth != png::BitDepth::Eight {
+        return None;
+    }
+    buf.truncate(info.buffer_size());
+    Icon::from_rgba(buf, info.width, info.height).ok()
+}
+
+fn icon(look: Look) -> Icon {
     // The PNGs are ours and checked by a test; a broken one falls back to a blank icon.
-    Image::from_bytes(bytes).unwrap_or_else(|_| Image::new_owned(vec![0; 4], 1, 1))
+    decode(icon_bytes(look, cfg!(target_os = "macos"))).unwrap_or_else(blank)
+}
+
+/// The colour icons, or on macOS the monochrome template ones the menu bar tints itself.
+fn icon_bytes(look: Look, template: bool) -> &'static [u8] {
+    match (look, template) {
+        (Look::Running, false) => include_bytes!("../../icons/tray-running.png"),
+        (Look::Stopped, false) => include_bytes!("../../icons/tray-stopped.png"),
+        (Look::Busy, false) => include_bytes!("../../icons/tray-busy.png"),
+        (Look::Error, false) => include_bytes!("../../icons/tray-error.png"),
+        (Look::Running, true) => include_bytes!("../../icons/tray-template-running.png"),
+        (Look::Stopped, true) => include_bytes!("../../icons/tray-template-stopped.png"),
+        (Look::Busy, true) => include_bytes!("../../icons/tray-template-busy.png"),
+        (Look::Error, true) => include_bytes!("../../icons/tray-template-error.png"),
+    }
+}
+
+fn blank() -> Icon {
+    #[allow(clippy::unwrap_used)] // 1×1 RGBA is always valid
+    Icon::from_rgba(vec![0; 4], 1, 1).unwrap()
 }
 
 #[cfg(test)]
@@ -240,8 +205,11 @@ mod tests {
     #[test]
     fn tray_icons_decode() {
         for look in [Look::Running, Look::Stopped, Look::Busy, Look::Error] {
-            let img = icon(look);
-            assert!(img.width() >= 16 && img.height() >= 16, "{look:?}");
+            for template in [false, true] {
+                let bytes = icon_bytes(look, template);
+                assert!(decode(bytes).is_some(), "{look:?} template={template}");
+            }
+            assert_ne!(icon_bytes(look, false), icon_bytes(look, true));
         }
     }
 }
