@@ -10,7 +10,7 @@ use crate::events::{notify_once, AUTOSTART_EVENT, SHOW_EVENT, STATUS_EVENT};
 use crate::ipc::{self, Client, Server};
 use crate::status::Status;
 use crate::tray::{MenuId, TrayUi};
-use crate::{logging, settings, KEYCHAIN_SERVICE, PRODUCT_NAME, WINDOW_BIN};
+use crate::{instance, logging, settings, KEYCHAIN_SERVICE, PRODUCT_NAME, WINDOW_BIN};
 use proxy::events::EventSink;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -116,6 +116,31 @@ fn ask_running_instance(runtime: &Runtime, path: &Path) -> bool {
     })
 }
 
+/// Becomes the one tray process of this user, or asks the running one to show its window and
+/// returns `None`. Two starts at the same instant cannot both win: the lock decides.
+fn claim(runtime: &Runtime, endpoint: Option<&Path>) -> Option<Option<std::fs::File>> {
+    let Some(path) = endpoint else {
+        return Some(None);
+    };
+    match instance::claim_instance(path) {
+        Ok(instance::Instance::First(lock)) => Some(Some(lock)),
+        Ok(instance::Instance::Taken) => {
+            // The other tray may still be starting: give it a moment to listen.
+            for _ in 0..30 {
+                if ask_running_instance(runtime, path) {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            None
+        }
+        Err(e) => {
+            eprintln!("openwebui-ollama-proxy-app: no instance lock ({e}); continuing");
+            Some(None)
+        }
+    }
+}
+
 fn window_exe() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     Some(exe.with_file_name(format!("{WINDOW_BIN}{}", std::env::consts::EXE_SUFFIX)))
@@ -142,12 +167,10 @@ pub fn run() {
         }
     };
     let endpoint_path = ipc::endpoint_path();
-    if let Some(path) = &endpoint_path {
-        if ask_running_instance(&runtime, path) {
-            println!("openwebui-ollama-proxy-app: already running; its window was asked to show");
-            return;
-        }
-    }
+    let Some(_instance) = claim(&runtime, endpoint_path.as_deref()) else {
+        println!("openwebui-ollama-proxy-app: already running; its window was asked to show");
+        return;
+    };
     let log_dir = logging::default_dir().and_then(|dir| match logging::init(&dir) {
         Ok(d) => Some(d),
         Err(e) => {

@@ -76,13 +76,7 @@ pub fn endpoint_path() -> Option<PathBuf> {
 
 /// Writes `endpoint` to `path`, readable by the user only.
 pub fn write_endpoint(path: &Path, endpoint: &Endpoint) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
+    private_parent(path)?;
     let _ = std::fs::remove_file(path);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -259,6 +253,18 @@ async fn write_line(write: &mut OwnedWriteHalf, value: &impl Serialize) -> io::R
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, Value>>>>>;
 
+/// Creates `path`'s folder, private to the user.
+pub(crate) fn private_parent(path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    }
+    Ok(())
+}
+
 /// The window's side (and a second tray start's): sends commands, receives events.
 pub struct Client {
     write: tokio::sync::Mutex<OwnedWriteHalf>,
@@ -345,6 +351,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use serde_json::json;
 
     #[tokio::test]

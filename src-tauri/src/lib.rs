@@ -21,6 +21,7 @@ pub mod commands;
 pub mod controller;
 pub mod error;
 pub mod events;
+pub mod instance;
 pub mod ipc;
 pub mod logging;
 pub mod settings;
