@@ -59,7 +59,7 @@ fn check_data_url(url: &str) -> Result<(), TranslateError> {
 /// Standard-alphabet base64 with padding: non-empty, a multiple of 4 long, at most two `=` and
 /// only at the end. A byte scan; nothing is decoded.
 fn is_base64(b: &[u8]) -> bool {
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take(2).take_while(|&&c| c == b'=').count();
