@@ -89,9 +89,13 @@ pub struct Proxy {
 impl Proxy {
     /// Starts `proxy::serve` on `127.0.0.1:0`.
     pub async fn start(config: Config, creds: Credentials, events: EventSink) -> Proxy {
+        Proxy::serve(AppState::new(config, creds, events).unwrap()).await
+    }
+
+    /// Serves a prepared state on `127.0.0.1:0`.
+    pub async fn serve(state: AppState) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(config, creds, events).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(proxy::serve(listener, state.clone(), async move {
             let _ = rx.await;

@@ -8,7 +8,6 @@ use proxy::cache::CacheKey;
 use proxy::events::EventSink;
 use proxy::{AppState, Config, Credentials};
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// A disk cache folder and key shared by several proxy runs.
 struct Disk {
@@ -50,19 +49,8 @@ impl Disk {
 }
 
 async fn start(config: Config, creds: Credentials, key: &CacheKey) -> Proxy {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::with_disk_cache(config, creds, EventSink::default(), key).unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(proxy::serve(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    Proxy {
-        url,
-        state,
-        shutdown: Some(tx),
-        task: Some(task),
-    }
+    Proxy::serve(state).await
 }
 
 async fn tags(p: &Proxy) -> crate::Reply {
