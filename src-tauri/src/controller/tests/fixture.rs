@@ -92,6 +92,15 @@ impl Fixture {
         std::fs::read_to_string(self.dir.path().join("settings.json")).unwrap()
     }
 
+    /// Signs in to `upstream` with the fake's password; the status after it.
+    pub async fn sign_in(&self, upstream: &str) -> crate::status::Status {
+        let result = self
+            .controller
+            .sign_in(password_request(upstream, "pw"))
+            .await;
+        result.unwrap().status
+    }
+
     /// The disk cache folder (inside the private temp folder, so the core accepts it).
     pub fn cache_dir(&self) -> PathBuf {
         self.dir.path().join("cache")

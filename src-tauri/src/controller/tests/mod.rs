@@ -107,13 +107,7 @@ async fn start_without_account_is_not_signed_in() {
 async fn stop_and_start_again() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    let address = f
-        .controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap()
-        .status
-        .address;
+    let address = f.sign_in(&upstream).await.address;
     let stopped = f.controller.stop().await;
     assert_eq!(stopped.proxy, ProxyState::Stopped);
     assert!(
@@ -133,13 +127,7 @@ async fn stop_and_start_again() {
 async fn changing_the_port_restarts_the_proxy() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    let old = f
-        .controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap()
-        .status
-        .address;
+    let old = f.sign_in(&upstream).await.address;
     let new_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -164,10 +152,7 @@ async fn changing_the_port_restarts_the_proxy() {
 async fn port_in_use_is_reported_and_another_port_fixes_it() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    f.controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap();
+    f.sign_in(&upstream).await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port();
     let patch = SettingsPatch {
@@ -203,10 +188,7 @@ async fn port_in_use_is_reported_and_another_port_fixes_it() {
 async fn launch_starts_a_configured_proxy_and_checks_the_account() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    f.controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap();
+    f.sign_in(&upstream).await;
     f.controller.stop().await;
     let again = f.reopen();
     assert_eq!(again.status().account, AccountState::NotChecked);
@@ -226,10 +208,7 @@ async fn launch_starts_a_configured_proxy_and_checks_the_account() {
 async fn sign_out_stops_and_forgets_the_secret() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    f.controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap();
+    f.sign_in(&upstream).await;
     let status = f.controller.sign_out().await.unwrap();
     assert_eq!(
         (status.proxy, status.account),
@@ -258,10 +237,7 @@ async fn sign_out_stops_and_forgets_the_secret() {
 async fn api_key_sign_in_replaces_the_password() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    f.controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap();
+    f.sign_in(&upstream).await;
     let req = SignInRequest {
         server: upstream.clone(),
         method: AuthMethod::ApiKey,
@@ -368,10 +344,7 @@ async fn no_keychain_is_reported_and_nothing_falls_back_to_a_file() {
 async fn launch_on_a_taken_port_asks_for_the_window() {
     let upstream = fake_openwebui().await;
     let f = Fixture::new();
-    f.controller
-        .sign_in(password_request(&upstream, "pw"))
-        .await
-        .unwrap();
+    f.sign_in(&upstream).await;
     f.controller.stop().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut settings = f.controller.settings().await;
