@@ -65,6 +65,28 @@ fn parse_line(line: &[u8], field: Field) -> Result<(String, bool), String> {
     Ok((l.text(field).unwrap_or("").to_owned(), l.done))
 }
 
+/// Cuts `bytes` into `\n`-terminated lines, joining a line split across calls through
+/// `pending` (which keeps the unterminated tail), and hands each whole line to `line`.
+fn split_lines(
+    pending: &mut Vec<u8>,
+    mut bytes: &[u8],
+    mut line: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    while let Some(pos) = bytes.iter().position(|&b| b == b'\n') {
+        let (head, rest) = bytes.split_at(pos);
+        if pending.is_empty() {
+            line(head)?;
+        } else {
+            let mut joined = std::mem::take(pending);
+            joined.extend_from_slice(head);
+            line(&joined)?;
+        }
+        bytes = &rest[1..];
+    }
+    pending.extend_from_slice(bytes);
+    Ok(())
+}
+
 /// Validates an NDJSON stream fed in arbitrary pieces.
 #[derive(Debug)]
 pub struct NdjsonCheck {
@@ -88,20 +110,11 @@ impl NdjsonCheck {
     }
 
     /// Feeds bytes as they arrive. Returns true once any content has arrived.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<bool, String> {
-        while let Some(pos) = bytes.iter().position(|&b| b == b'\n') {
-            let (head, rest) = bytes.split_at(pos);
-            if self.pending.is_empty() {
-                self.line(head)?;
-            } else {
-                let mut line = std::mem::take(&mut self.pending);
-                line.extend_from_slice(head);
-                self.line(&line)?;
-            }
-            bytes = &rest[1..];
-        }
-        self.pending.extend_from_slice(bytes);
-        Ok(!self.content.is_empty())
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<bool, String> {
+        let mut pending = std::mem::take(&mut self.pending);
+        let fed = split_lines(&mut pending, bytes, |line| self.line(line));
+        self.pending = pending;
+        fed.map(|()| !self.content.is_empty())
     }
 
     fn line(&mut self, line: &[u8]) -> Result<(), String> {
@@ -171,20 +184,11 @@ pub struct SseCheck {
 
 impl SseCheck {
     /// Feeds bytes as they arrive. Returns true once any content has arrived.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<bool, String> {
-        while let Some(pos) = bytes.iter().position(|&b| b == b'\n') {
-            let (head, rest) = bytes.split_at(pos);
-            if self.pending.is_empty() {
-                self.line(head)?;
-            } else {
-                let mut line = std::mem::take(&mut self.pending);
-                line.extend_from_slice(head);
-                self.line(&line)?;
-            }
-            bytes = &rest[1..];
-        }
-        self.pending.extend_from_slice(bytes);
-        Ok(!self.content.is_empty())
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<bool, String> {
+        let mut pending = std::mem::take(&mut self.pending);
+        let fed = split_lines(&mut pending, bytes, |line| self.line(line));
+        self.pending = pending;
+        fed.map(|()| !self.content.is_empty())
     }
 
     fn line(&mut self, line: &[u8]) -> Result<(), String> {
