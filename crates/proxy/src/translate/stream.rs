@@ -44,6 +44,17 @@ impl StreamTranslator {
     /// One SSE event's data payload (never `[DONE]`: the caller stops there). Returns the lines
     /// to write now, possibly none. An in-band `{"error": …}` event is [`StreamError::Upstream`].
     pub fn push(&mut self, data: &str) -> Result<Vec<ChatResponse>, StreamError> {
+        let mut lines = Vec::new();
+        self.push_into(data, &mut lines)?;
+        Ok(lines)
+    }
+
+    /// As [`push`](Self::push), appending the lines to `lines`.
+    pub fn push_into(
+        &mut self,
+        data: &str,
+        lines: &mut Vec<ChatResponse>,
+    ) -> Result<(), StreamError> {
         let chunk: ChatChunk =
             serde_json::from_str(data).map_err(|e| StreamError::Decode(e.to_string()))?;
         if chunk.error.is_some() && chunk.choices.is_empty() {
@@ -55,14 +66,13 @@ impl StreamTranslator {
         if chunk.usage.is_some() {
             self.usage = chunk.usage;
         }
-        let mut lines = Vec::new();
         if let Some(choice) = chunk.choices.into_iter().next() {
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
                 self.finish_reason = Some(reason);
             }
-            self.delta(choice.delta, &mut lines);
+            self.delta(choice.delta, lines);
         }
-        Ok(lines)
+        Ok(())
     }
 
     /// True once upstream said the answer is over: a `finish_reason` or a `usage` arrived. A

@@ -82,6 +82,8 @@ pub struct Relay {
     sse: SseDecoder,
     translator: Option<StreamTranslator>,
     events: Vec<String>,
+    /// The lines of one event, reused.
+    lines: Vec<ChatResponse>,
     idle: Option<Duration>,
     /// Fires after `idle` without a read; moved forward lazily (see `next_step`), so a read
     /// costs no timer-wheel update.
@@ -112,6 +114,7 @@ impl Relay {
             sse: SseDecoder::new(state.config.max_sse_event),
             translator: Some(StreamTranslator::new(opts)),
             events: Vec::new(),
+            lines: Vec::new(),
             idle: state.config.stream_idle_timeout,
             idle_timer: state
                 .config
@@ -160,25 +163,31 @@ impl Relay {
     }
 
     /// Translates buffered events into `out`. Returns true when the stream is complete.
-    fn drain(&mut self, out: &mut Vec<ChatResponse>) -> Result<bool, StreamError> {
+    fn drain(&mut self, out: &mut Sink<'_>) -> Result<bool, StreamError> {
         let mut events = std::mem::take(&mut self.events);
         let mut complete = false;
+        let mut result = Ok(());
         for data in events.drain(..) {
             if data.trim() == "[DONE]" {
-                self.finish(out)?;
+                result = self.finish(out);
                 complete = true;
                 break;
             }
             let Some(tr) = self.translator.as_mut() else {
                 break;
             };
-            out.extend(tr.push(&data)?);
+            result = tr.push_into(&data, &mut self.lines);
+            out.take(&mut self.lines);
+            if result.is_err() {
+                break;
+            }
         }
+        events.clear();
         self.events = events;
-        Ok(complete || self.translator.is_none())
+        result.map(|()| complete || self.translator.is_none())
     }
 
-    fn finish(&mut self, out: &mut Vec<ChatResponse>) -> Result<(), StreamError> {
+    fn finish(&mut self, out: &mut Sink<'_>) -> Result<(), StreamError> {
         let Some(tr) = self.translator.take() else {
             return Ok(());
         };
@@ -188,11 +197,12 @@ impl Relay {
             first_byte: Some(self.first_byte),
             ended,
         };
-        out.extend(tr.finish(timing)?);
+        let mut lines = tr.finish(timing)?;
+        out.take(&mut lines);
         Ok(())
     }
 
-    fn at_eof(&mut self, out: &mut Vec<ChatResponse>) -> Result<(), StreamError> {
+    fn at_eof(&mut self, out: &mut Sink<'_>) -> Result<(), StreamError> {
         if let Some(last) = self.sse.finish() {
             self.events.push(last);
         }
@@ -211,38 +221,48 @@ impl Relay {
         self.finish(out)
     }
 
-    /// The next lines to send: `None` once the stream is over. On failure, the lines decoded
-    /// before it come with the error.
-    async fn next_lines(
-        &mut self,
-    ) -> Option<Result<Vec<ChatResponse>, (Vec<ChatResponse>, Failure)>> {
+    /// Puts the next lines into `out`: `None` once the stream is over. On failure, the lines
+    /// decoded before it are in `out` too.
+    async fn fill(&mut self, out: &mut Sink<'_>) -> Option<Result<(), Failure>> {
         self.translator.as_ref()?;
-        let mut out = Vec::new();
+        let mut idle_yields = 0;
         loop {
             // Once there is something to send, take only what is ready now: chunks that
-            // arrived together leave in one write.
+            // arrived together leave in one write. The upstream connection decodes its chunks
+            // in its own task and hands them over one at a time, so when none is ready, let
+            // the other ready tasks run (twice: the hand-over takes two turns) before writing;
+            // what that connection already read from the socket joins this batch. Nothing
+            // waits for the network here.
             let step = if out.is_empty() {
                 self.next_step().await
             } else {
                 match self.body.next().now_or_never() {
-                    Some(r) => self.step(r),
-                    None => return Some(Ok(out)),
+                    Some(r) => {
+                        idle_yields = 0;
+                        self.step(r)
+                    }
+                    None if idle_yields == HANDOVER_TURNS || out.is_full() => return Some(Ok(())),
+                    None => {
+                        idle_yields += 1;
+                        yield_once().await;
+                        continue;
+                    }
                 }
             };
             let result = match step {
                 Step::Chunk(b) => match self.sse.feed(&b, &mut self.events) {
-                    Ok(()) => self.drain(&mut out).map_err(Failure::from),
+                    Ok(()) => self.drain(out).map_err(Failure::from),
                     Err(e) => Err(Failure::Stream(StreamError::Decode(e.to_string()))),
                 },
-                Step::Eof => self.at_eof(&mut out).map(|()| true).map_err(Failure::from),
+                Step::Eof => self.at_eof(out).map(|()| true).map_err(Failure::from),
                 Step::Fail(f) => Err(f),
             };
             match result {
                 Ok(false) => continue,
-                Ok(true) => return Some(Ok(out)),
+                Ok(true) => return Some(Ok(())),
                 Err(f) => {
                     self.translator = None;
-                    return Some(Err((out, f)));
+                    return Some(Err(f));
                 }
             }
         }
@@ -250,15 +270,9 @@ impl Relay {
 
     /// Bytes for a streaming client; the stream's last batch ends with an error line on failure.
     async fn next_batch(&mut self, kind: Kind) -> Option<Bytes> {
-        let (lines, failure) = match self.next_lines().await? {
-            Ok(lines) => (lines, None),
-            Err((lines, f)) => (lines, Some(f)),
-        };
-        let mut buf = Vec::with_capacity(lines.len() * 160);
-        for line in lines {
-            kind.push(&mut buf, line);
-        }
-        if let Some(f) = failure {
+        let mut buf = Vec::new();
+        let result = self.fill(&mut Sink::Bytes(&mut buf, kind)).await?;
+        if let Err(f) = result {
             tracing::warn!(error = %f.message(), "upstream stream failed");
             push_error(&mut buf, &f.message());
         }
@@ -268,14 +282,69 @@ impl Relay {
     /// The whole answer as one reply (the client asked for no stream).
     pub async fn collect(mut self) -> Result<ChatResponse, Error> {
         let mut all = Vec::new();
-        while let Some(batch) = self.next_lines().await {
-            match batch {
-                Ok(lines) => all.extend(lines),
-                Err((_, f)) => return Err(f.into()),
-            }
+        while let Some(result) = self.fill(&mut Sink::Lines(&mut all)).await {
+            result?;
         }
         merge(all).ok_or_else(|| Error::Stream(StreamError::Decode("empty stream".into())))
     }
+}
+
+/// Where translated lines go.
+enum Sink<'a> {
+    /// Serialized at once as NDJSON in this shape, for a streaming client.
+    Bytes(&'a mut Vec<u8>, Kind),
+    /// Kept, to be merged into one reply.
+    Lines(&'a mut Vec<ChatResponse>),
+}
+
+impl Sink<'_> {
+    /// Moves `lines` in, leaving it empty.
+    fn take(&mut self, lines: &mut Vec<ChatResponse>) {
+        match self {
+            Sink::Bytes(buf, kind) => {
+                for line in lines.drain(..) {
+                    kind.push(buf, line);
+                }
+            }
+            Sink::Lines(all) => all.append(lines),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Sink::Bytes(buf, _) => buf.is_empty(),
+            Sink::Lines(all) => all.is_empty(),
+        }
+    }
+
+    /// True when a batch for a streaming client should leave without waiting for more.
+    fn is_full(&self) -> bool {
+        match self {
+            Sink::Bytes(buf, _) => buf.len() >= MAX_BATCH_BYTES,
+            Sink::Lines(_) => false,
+        }
+    }
+}
+
+/// A batch stops growing at this size, however fast the upstream is.
+const MAX_BATCH_BYTES: usize = 16 * 1024;
+
+/// How many turns of the scheduler a ready upstream chunk may take to reach this task.
+const HANDOVER_TURNS: u8 = 2;
+
+/// Lets every other ready task run once, then continues. Unlike `tokio::task::yield_now`, it
+/// does not wait for an I/O driver poll first: only tasks already woken run in between.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 /// Waits for the idle timer, or forever when there is none.
