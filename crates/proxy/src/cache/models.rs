@@ -42,9 +42,9 @@ impl ModelSet {
         }
     }
 
-    /// Finds a model by the name a client used.
-    pub fn resolve(&self, requested: &str) -> Option<&Model> {
-        tm::resolve(&self.models, requested)
+    /// Finds a model by the name a client used; its position in `models`.
+    pub fn resolve(&self, requested: &str) -> Option<usize> {
+        tm::resolve_index(&self.models, requested)
     }
 }
 

@@ -175,23 +175,29 @@ pub fn context_length(m: &Model) -> u64 {
 /// `name:latest`, an id equal to `name`; else, for a name without a tag, `name:latest`.
 /// Hidden models resolve too (Open WebUI still serves them).
 pub fn resolve<'a>(models: &'a [Model], requested: &str) -> Option<&'a Model> {
-    let usable = || models.iter().filter(|m| !m.id.is_empty());
-    if let Some(m) = usable().find(|m| m.id == requested) {
-        return Some(m);
+    resolve_index(models, requested).map(|i| &models[i])
+}
+
+/// As [`resolve`], giving the model's position in `models`.
+pub fn resolve_index(models: &[Model], requested: &str) -> Option<usize> {
+    let find =
+        |pred: &dyn Fn(&str) -> bool| models.iter().position(|m| !m.id.is_empty() && pred(&m.id));
+    if let Some(i) = find(&|id| id == requested) {
+        return Some(i);
     }
-    if let Some(m) = usable().find(|m| m.id.eq_ignore_ascii_case(requested)) {
-        return Some(m);
+    if let Some(i) = find(&|id| id.eq_ignore_ascii_case(requested)) {
+        return Some(i);
     }
     let lower = requested.to_ascii_lowercase();
     if let Some(bare) = lower.strip_suffix(":latest") {
-        return usable().find(|m| m.id.eq_ignore_ascii_case(bare));
+        return find(&|id| id.eq_ignore_ascii_case(bare));
     }
     let last_part = requested.rsplit('/').next().unwrap_or(requested);
     if last_part.contains(':') {
         return None;
     }
     let tagged = format!("{requested}:latest");
-    usable().find(|m| m.id.eq_ignore_ascii_case(&tagged))
+    find(&|id| id.eq_ignore_ascii_case(&tagged))
 }
 
 /// One `/api/ps` entry: nothing is loaded locally, so sizes are 0.

@@ -70,7 +70,7 @@ const REFETCH_AFTER: Duration = Duration::from_secs(5);
 /// unknown and the list is not brand new. Returns the list and the model's position in it.
 pub async fn resolve(state: &AppState, requested: &str) -> Result<(Arc<ModelSet>, usize), Error> {
     let set = state.models.get(&state.upstream).await?;
-    if let Some(i) = position(&set, requested) {
+    if let Some(i) = set.resolve(requested) {
         return Ok((set, i));
     }
     if set.fetched_at.elapsed() < REFETCH_AFTER {
@@ -80,15 +80,10 @@ pub async fn resolve(state: &AppState, requested: &str) -> Result<(Arc<ModelSet>
         .models
         .fetch(&state.upstream, Some(set.fetched_at))
         .await?;
-    match position(&set, requested) {
+    match set.resolve(requested) {
         Some(i) => Ok((set, i)),
         None => Err(Error::ModelNotFound(requested.to_string())),
     }
-}
-
-fn position(set: &ModelSet, requested: &str) -> Option<usize> {
-    let m = set.resolve(requested)?;
-    set.models.iter().position(|x| std::ptr::eq(x, m))
 }
 
 /// The model name from a request, or Ollama's "model is required".
