@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Session, tools, freePort, until, descendants, commOf, memoryOf } from './session.mjs';
 import { WebDriver } from './webdriver.mjs';
 import { startFakeOpenWebUI, ACCOUNT } from './fake-openwebui.mjs';
@@ -210,6 +210,20 @@ test('the tray menu turns start at login on and off', async () => {
   await until(async () => (await toggle()) === 1, { what: 'checkbox on' });
   await session.trayClick('Start at login');
   await until(() => !existsSync(entry), { what: 'autostart entry removed' });
+});
+
+test('Open logs opens the newest log file, from the tray and from the window', async () => {
+  const logs = join(session.env.XDG_DATA_HOME, 'io.github.openwebui-ollama-proxy.tray', 'logs');
+  await session.trayClick('Open logs');
+  await until(async () => (await session.openedPaths()).length === 1, { what: 'the launcher run from the tray' });
+  const [file] = await session.openedPaths();
+  assert.equal(dirname(file), logs);
+  assert.match(basename(file), /^openwebui-ollama-proxy/);
+  assert.match(await readFile(file, 'utf8'), /listening on http:\/\/127\.0\.0\.1:/);
+
+  await driver.click('#open-logs');
+  await until(async () => (await session.openedPaths()).length === 2, { what: 'the launcher run from the window' });
+  assert.equal((await session.openedPaths())[1], file);
 });
 
 test('a port in use is reported and another port is offered', async () => {

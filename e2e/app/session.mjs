@@ -3,7 +3,7 @@
 // StatusNotifierWatcher + notification server, and a throwaway HOME/XDG tree. Everything is
 // started by us, tracked by pid, and stopped in reverse order.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
@@ -119,8 +119,14 @@ export class Session {
     for (const d of [this.home, this.runtime, join(this.home, '.config'), join(this.home, '.local', 'share')]) {
       await mkdir(d, { recursive: true, mode: 0o700 });
     }
+    // The desktop's "open this file" launcher, replaced by one that writes down what it was
+    // asked to open (one line per call).
+    const bin = join(this.dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    this.opened = join(this.dir, 'opened.txt');
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${this.opened}'\n`, { mode: 0o755 });
     this.env = {
-      PATH: process.env.PATH,
+      PATH: `${bin}:${process.env.PATH}`,
       LANG: 'C.UTF-8',
       HOME: this.home,
       XDG_CONFIG_HOME: join(this.home, '.config'),
@@ -135,6 +141,11 @@ export class Session {
     await this.startKeyring();
     await this.startWatcher();
     return this;
+  }
+
+  /** What the desktop launcher was asked to open, in order. */
+  async openedPaths() {
+    return existsSync(this.opened) ? (await readFile(this.opened, 'utf8')).split('\n').filter(Boolean) : [];
   }
 
   spawn(cmd, args, opts = {}) {
