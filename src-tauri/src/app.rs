@@ -148,6 +148,7 @@ fn window_exe() -> Option<PathBuf> {
 
 /// Runs the tray process until Quit (or SIGTERM).
 pub fn run() {
+    proxy::memory::return_large_allocations_when_freed();
     // The tray never draws with OpenGL; without this GTK probes GLX at start-up and loads the
     // Mesa driver (with llvmpipe, libLLVM: about 45 MB of the process's memory).
     let gl_set_here = cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none();

@@ -8,6 +8,7 @@
 //!   `{"error": "..."}`.
 //! - [`credentials`]: [`SecretStore`] (OS keychain, memory) and the [`Credentials`] it yields.
 //! - [`events`]: [`ProxyEvent`]s for whoever hosts the proxy (status, sign-in failures).
+//! - [`memory`]: allocator tuning for the programs that host the proxy.
 //! - [`ollama`], [`openai`]: the two wire formats.
 //! - [`translate`]: pure, synchronous mapping between them (requests, replies, streams, models).
 //! - `upstream`: the pooled HTTP client, sign-in, SSE decoding.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod events;
+pub mod memory;
 pub mod ollama;
 pub mod openai;
 pub mod translate;

@@ -120,6 +120,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    proxy::memory::return_large_allocations_when_freed();
     let argv = go_style_args(std::env::args());
     let args = match Args::try_parse_from(&argv) {
         Ok(a) => a,
