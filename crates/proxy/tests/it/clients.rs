@@ -57,8 +57,9 @@ fn assert_iso8601(v: &Value) {
 }
 
 /// Lines decoded from upstream data that arrived together leave in one write (one HTTP chunk),
-/// not one write per line; a batch stops growing at 16 KiB. (That a slow stream still sends
-/// each line as it comes is in `lifecycle.rs`.)
+/// not one write per line; a batch stops growing at 16 KiB. The first line leaves alone, before
+/// the ones behind it are translated. (That a slow stream still sends each line as it comes is
+/// in `lifecycle.rs`.)
 #[tokio::test]
 async fn lines_ready_together_leave_in_one_write() {
     let h = harness().await;
@@ -71,6 +72,7 @@ async fn lines_ready_together_leave_in_one_write() {
         "{lines} lines in {} writes",
         chunks.len()
     );
+    assert_eq!(crate::ndjson(&chunks[0]).len(), 1, "the first write");
 
     let long = vec!["word"; 2_000].join(" ");
     let (_, chunks) = raw_chunks(&h, "/api/chat", &chat_req("fake-chat", &long)).await;

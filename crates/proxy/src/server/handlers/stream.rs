@@ -84,6 +84,8 @@ pub struct Relay {
     events: Vec<String>,
     /// The lines of one event, reused.
     lines: Vec<ChatResponse>,
+    /// Whether a batch has been handed out yet.
+    sent_first: bool,
     idle: Option<Duration>,
     /// Fires after `idle` without a read; moved forward lazily (see `next_step`), so a read
     /// costs no timer-wheel update.
@@ -115,6 +117,7 @@ impl Relay {
             translator: Some(StreamTranslator::new(opts)),
             events: Vec::new(),
             lines: Vec::new(),
+            sent_first: false,
             idle: state.config.stream_idle_timeout,
             idle_timer: state
                 .config
@@ -162,29 +165,35 @@ impl Relay {
         }
     }
 
-    /// Translates buffered events into `out`. Returns true when the stream is complete.
+    /// Translates buffered events into `out`. Returns true when the stream is complete. Before
+    /// the first batch has gone out, it stops at the first line and keeps the other events for
+    /// the next batch, so the first token never waits for the lines behind it.
     fn drain(&mut self, out: &mut Sink<'_>) -> Result<bool, StreamError> {
         let mut events = std::mem::take(&mut self.events);
-        let mut complete = false;
-        let mut result = Ok(());
-        for data in events.drain(..) {
+        let mut used = 0;
+        let mut result = Ok(false);
+        for data in &events {
+            used += 1;
             if data.trim() == "[DONE]" {
-                result = self.finish(out);
-                complete = true;
+                result = self.finish(out).map(|()| true);
                 break;
             }
             let Some(tr) = self.translator.as_mut() else {
                 break;
             };
-            result = tr.push_into(&data, &mut self.lines);
+            let pushed = tr.push_into(data, &mut self.lines);
             out.take(&mut self.lines);
-            if result.is_err() {
+            if let Err(e) = pushed {
+                result = Err(e);
+                break;
+            }
+            if !self.sent_first && !out.is_empty() {
                 break;
             }
         }
-        events.clear();
+        events.drain(..used);
         self.events = events;
-        result.map(|()| complete || self.translator.is_none())
+        result.map(|complete| complete || self.translator.is_none())
     }
 
     fn finish(&mut self, out: &mut Sink<'_>) -> Result<(), StreamError> {
@@ -206,6 +215,8 @@ impl Relay {
         if let Some(last) = self.sse.finish() {
             self.events.push(last);
         }
+        // Nothing more will come: what is left goes out together.
+        self.sent_first = true;
         if self.drain(out)? {
             return Ok(());
         }
@@ -225,6 +236,22 @@ impl Relay {
     /// decoded before it are in `out` too.
     async fn fill(&mut self, out: &mut Sink<'_>) -> Option<Result<(), Failure>> {
         self.translator.as_ref()?;
+        let batch = self.next_batch_into(out).await;
+        self.sent_first = true;
+        Some(batch)
+    }
+
+    async fn next_batch_into(&mut self, out: &mut Sink<'_>) -> Result<(), Failure> {
+        if !self.events.is_empty() {
+            match self.drain(out) {
+                Ok(false) => {}
+                Ok(true) => return Ok(()),
+                Err(e) => {
+                    self.translator = None;
+                    return Err(e.into());
+                }
+            }
+        }
         let mut idle_yields = 0;
         loop {
             // Once there is something to send, take only what is ready now: chunks that
@@ -233,15 +260,18 @@ impl Relay {
             // the other ready tasks run (twice: the hand-over takes two turns) before writing;
             // what that connection already read from the socket joins this batch. Nothing
             // waits for the network here.
+            // The first line of a stream leaves alone, at once.
             let step = if out.is_empty() {
                 self.next_step().await
+            } else if !self.sent_first {
+                return Ok(());
             } else {
                 match self.body.next().now_or_never() {
                     Some(r) => {
                         idle_yields = 0;
                         self.step(r)
                     }
-                    None if idle_yields == HANDOVER_TURNS || out.is_full() => return Some(Ok(())),
+                    None if idle_yields == HANDOVER_TURNS || out.is_full() => return Ok(()),
                     None => {
                         idle_yields += 1;
                         yield_once().await;
@@ -259,10 +289,10 @@ impl Relay {
             };
             match result {
                 Ok(false) => continue,
-                Ok(true) => return Some(Ok(())),
+                Ok(true) => return Ok(()),
                 Err(f) => {
                     self.translator = None;
-                    return Some(Err(f));
+                    return Err(f);
                 }
             }
         }
