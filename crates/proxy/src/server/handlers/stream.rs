@@ -98,6 +98,8 @@ pub struct Relay {
 }
 
 enum Step {
+    /// Events kept back from the last batch.
+    Buffered,
     Chunk(Bytes),
     Eof,
     Fail(Failure),
@@ -236,32 +238,26 @@ impl Relay {
     /// decoded before it are in `out` too.
     async fn fill(&mut self, out: &mut Sink<'_>) -> Option<Result<(), Failure>> {
         self.translator.as_ref()?;
-        let batch = self.next_batch_into(out).await;
+        let batch = self.batch(out).await;
         self.sent_first = true;
         Some(batch)
     }
 
-    async fn next_batch_into(&mut self, out: &mut Sink<'_>) -> Result<(), Failure> {
-        if !self.events.is_empty() {
-            match self.drain(out) {
-                Ok(false) => {}
-                Ok(true) => return Ok(()),
-                Err(e) => {
-                    self.translator = None;
-                    return Err(e.into());
-                }
-            }
-        }
+    /// One batch for [`fill`](Self::fill): events kept back last time first, then the network.
+    async fn batch(&mut self, out: &mut Sink<'_>) -> Result<(), Failure> {
+        let mut buffered = !self.events.is_empty();
         let mut idle_yields = 0;
         loop {
-            // Once there is something to send, take only what is ready now: chunks that
-            // arrived together leave in one write. The upstream connection decodes its chunks
-            // in its own task and hands them over one at a time, so when none is ready, let
-            // the other ready tasks run (twice: the hand-over takes two turns) before writing;
-            // what that connection already read from the socket joins this batch. Nothing
-            // waits for the network here.
-            // The first line of a stream leaves alone, at once.
-            let step = if out.is_empty() {
+            // The first line of a stream leaves alone, at once. After it, once there is
+            // something to send, take only what is ready now: chunks that arrived together
+            // leave in one write. The upstream connection decodes its chunks in its own task
+            // and hands them over one at a time, so when none is ready, let the other ready
+            // tasks run (twice: the hand-over takes two turns) before writing; what that
+            // connection already read from the socket joins this batch. Nothing waits for the
+            // network here.
+            let step = if std::mem::take(&mut buffered) {
+                Step::Buffered
+            } else if out.is_empty() {
                 self.next_step().await
             } else if !self.sent_first {
                 return Ok(());
@@ -280,6 +276,7 @@ impl Relay {
                 }
             };
             let result = match step {
+                Step::Buffered => self.drain(out).map_err(Failure::from),
                 Step::Chunk(b) => match self.sse.feed(&b, &mut self.events) {
                     Ok(()) => self.drain(out).map_err(Failure::from),
                     Err(e) => Err(Failure::Stream(StreamError::Decode(e.to_string()))),
