@@ -44,7 +44,7 @@ impl ModelSet {
 
     /// Finds a model by the name a client used; its position in `models`.
     pub fn resolve(&self, requested: &str) -> Option<usize> {
-        tm::resolve_index(&self.models, requested)
+        tm::resolve(&self.models, requested)
     }
 }
 

@@ -173,13 +173,8 @@ pub fn context_length(m: &Model) -> u64 {
 
 /// Finds the model a client means: the exact id; else the id ignoring case; else, for
 /// `name:latest`, an id equal to `name`; else, for a name without a tag, `name:latest`.
-/// Hidden models resolve too (Open WebUI still serves them).
-pub fn resolve<'a>(models: &'a [Model], requested: &str) -> Option<&'a Model> {
-    resolve_index(models, requested).map(|i| &models[i])
-}
-
-/// As [`resolve`], giving the model's position in `models`.
-pub fn resolve_index(models: &[Model], requested: &str) -> Option<usize> {
+/// Hidden models resolve too (Open WebUI still serves them). Gives the model's position.
+pub fn resolve(models: &[Model], requested: &str) -> Option<usize> {
     let find =
         |pred: &dyn Fn(&str) -> bool| models.iter().position(|m| !m.id.is_empty() && pred(&m.id));
     if let Some(i) = find(&|id| id == requested) {

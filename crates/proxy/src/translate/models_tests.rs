@@ -262,7 +262,7 @@ fn resolve_table() {
     ];
     for (requested, want) in cases {
         assert_eq!(
-            resolve(&models, requested).map(|m| m.id.as_str()),
+            resolve(&models, requested).map(|i| models[i].id.as_str()),
             want,
             "{requested}"
         );
