@@ -87,6 +87,9 @@ pub enum ChatFault {
     HugeJson,
     /// One event whose JSON is split over two `data:` lines.
     MultiLineEvent,
+    /// A normal stream whose end (the last HTTP chunk) comes 50 ms after `[DONE]`, as when it
+    /// travels in a later packet.
+    LateEnd,
 }
 
 /// What the fake does; change it any time through [`FakeState::set`].

@@ -76,6 +76,26 @@ async fn defect_64_one_pooled_upstream_connection_is_reused() {
     );
 }
 
+/// After `[DONE]`, the end of the upstream body may come a little later (another packet); the
+/// proxy reads it in the background, so the connection goes back to the pool instead of being
+/// closed and opened again for the next request.
+#[tokio::test]
+async fn a_stream_whose_end_comes_late_still_leaves_its_connection_reusable() {
+    let h = Harness::new(password_creds(), |_| {}).await;
+    h.fake.set(|b| b.chat = ChatFault::LateEnd);
+    for _ in 0..5 {
+        let lines = h.chat_lines(&chat_req("fake-chat", "hi there")).await;
+        assert_eq!(lines.last().unwrap()["done"], true);
+        // The next request comes after the late end has arrived.
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    let conns = h.fake.count(&h.fake.connections);
+    assert!(
+        conns <= 2,
+        "{conns} upstream connections for 5 streamed chats"
+    );
+}
+
 #[tokio::test]
 async fn defect_57_shutdown_ends_open_streams_with_an_error_line() {
     let mut h = Harness::new(password_creds(), |c| {

@@ -178,6 +178,7 @@ impl Relay {
             used += 1;
             if data.trim() == "[DONE]" {
                 result = self.finish(out).map(|()| true);
+                self.release_upstream();
                 break;
             }
             let Some(tr) = self.translator.as_mut() else {
@@ -196,6 +197,24 @@ impl Relay {
         events.drain(..used);
         self.events = events;
         result.map(|complete| complete || self.translator.is_none())
+    }
+
+    /// After `[DONE]` only the end of the body can come. A body dropped before its end closes
+    /// the connection, so the end is read here when it is already there, or else in the
+    /// background (briefly, and only a little of it): the connection goes back to the pool.
+    fn release_upstream(&mut self) {
+        let mut body = std::mem::replace(&mut self.body, futures_util::stream::empty().boxed());
+        let mut left = RELEASE_BYTES;
+        let mut read_end = async move {
+            while let Some(Ok(b)) = body.next().await {
+                left = left.checked_sub(b.len())?;
+            }
+            Some(())
+        }
+        .boxed();
+        if (&mut read_end).now_or_never().is_none() {
+            tokio::spawn(tokio::time::timeout(RELEASE_WAIT, read_end));
+        }
     }
 
     fn finish(&mut self, out: &mut Sink<'_>) -> Result<(), StreamError> {
@@ -352,6 +371,10 @@ impl Sink<'_> {
         }
     }
 }
+
+/// How long, and for how many bytes, the end of a finished upstream body is awaited.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
+const RELEASE_BYTES: usize = 64 * 1024;
 
 /// A batch stops growing at this size, however fast the upstream is.
 const MAX_BATCH_BYTES: usize = 16 * 1024;

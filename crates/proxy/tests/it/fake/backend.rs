@@ -243,9 +243,13 @@ pub async fn chat(s: Arc<FakeState>, body: &Value) -> Response {
             frames
         }
     };
-    sse(Body::from_stream(stream::iter(
-        frames.into_iter().map(Ok::<_, Infallible>),
-    )))
+    let frames = stream::iter(frames.into_iter().map(Ok::<_, Infallible>));
+    if fault == ChatFault::LateEnd {
+        let late_end = stream::once(tokio::time::sleep(Duration::from_millis(50)))
+            .filter_map(|()| async { None::<Result<Bytes, Infallible>> });
+        return sse(Body::from_stream(frames.chain(late_end)));
+    }
+    sse(Body::from_stream(frames))
 }
 
 /// Counts a never-ending stream's body being dropped.
