@@ -87,7 +87,7 @@ async fn a_stream_whose_end_comes_late_still_leaves_its_connection_reusable() {
         let lines = h.chat_lines(&chat_req("fake-chat", "hi there")).await;
         assert_eq!(lines.last().unwrap()["done"], true);
         // The next request comes after the late end has arrived.
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let conns = h.fake.count(&h.fake.connections);
     assert!(
