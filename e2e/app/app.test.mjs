@@ -47,8 +47,7 @@ before(async () => {
   app = session.spawn(tools.app, []);
   appPid = app.pid;
   firstRunWindow = await until(async () => (await session.windows(TITLE)).length > 0, { what: 'the first-run window' });
-  await session.closeWindows(TITLE);
-  await until(async () => (await session.windows(TITLE)).length === 0, { what: 'first-run window closed' });
+  await session.closeWindowsAndWait(TITLE, 'first-run window closed');
   const [driverPort, nativePort] = [await freePort(), await freePort()];
   driverProc = session.spawn(tools.tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)]);
   driver = new WebDriver(`http://127.0.0.1:${driverPort}`);
@@ -261,8 +260,7 @@ test('screenshots of the settings window and the tray menu', { skip: !shots }, a
 });
 
 test('closing the window keeps the proxy; idle memory is measured', async () => {
-  await session.closeWindows(TITLE);
-  await until(async () => (await session.windows(TITLE)).length === 0, { what: 'window gone' });
+  await session.closeWindowsAndWait(TITLE, 'window gone');
   assert.equal(await answers('/api/tags'), true, 'the proxy keeps running');
   const webkitHelper = (p) => ['WebKitWebProces', 'WebKitNetworkPr'].includes(commOf(p));
   await until(() => commOf(windowPid) === null && !descendants(driverProc.pid).some(webkitHelper), {
