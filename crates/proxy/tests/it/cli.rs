@@ -80,7 +80,11 @@ impl Running {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
-        let rest: Vec<String> = self.stderr.try_iter().collect();
+        // The reader thread may still be passing on the last lines; it ends at EOF.
+        let mut rest = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
+            rest.push(line);
+        }
         (status, rest.join("\n"))
     }
 }
