@@ -41,15 +41,17 @@ impl StreamTranslator {
         }
     }
 
-    /// One SSE event's data payload (never `[DONE]`: the caller stops there). Returns the lines
-    /// to write now, possibly none. An in-band `{"error": …}` event is [`StreamError::Upstream`].
-    pub fn push(&mut self, data: &str) -> Result<Vec<ChatResponse>, StreamError> {
+    /// The lines of one event, as [`push_into`](Self::push_into) appends them (for tests).
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, data: &str) -> Result<Vec<ChatResponse>, StreamError> {
         let mut lines = Vec::new();
         self.push_into(data, &mut lines)?;
         Ok(lines)
     }
 
-    /// As [`push`](Self::push), appending the lines to `lines`.
+    /// One SSE event's data payload (never `[DONE]`: the caller stops there): appends the lines
+    /// to write now, possibly none, to `lines`. An in-band `{"error": …}` event is
+    /// [`StreamError::Upstream`].
     pub fn push_into(
         &mut self,
         data: &str,

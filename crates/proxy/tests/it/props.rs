@@ -153,10 +153,11 @@ proptest! {
             let _ = translate::completion_response(c, &opts, timing);
         }
         let mut t = StreamTranslator::new(opts);
+        let mut lines = Vec::new();
         for c in &chunks {
             let data = json!({"choices": [{"delta": c, "finish_reason": c}], "usage": c});
-            let _ = t.push(&data.to_string());
-            let _ = t.push(&c.to_string());
+            let _ = t.push_into(&data.to_string(), &mut lines);
+            let _ = t.push_into(&c.to_string(), &mut lines);
         }
         let _ = t.finish(timing);
     }
