@@ -45,6 +45,19 @@ async fn cache_files(f: &Fixture, n: usize) -> Vec<(std::path::PathBuf, Vec<u8>)
     panic!("the cache folder has {:?}", f.cache_files());
 }
 
+/// Signed in, with the client token required and used for one request, so the cache holds
+/// the model list and the saved session. Returns the server, the client token and those files.
+async fn signed_in_with_a_filled_cache(
+    f: &Fixture,
+) -> (String, String, Vec<(std::path::PathBuf, Vec<u8>)>) {
+    let (server, _) = signed_in(f).await;
+    let address = require_token(f, true).await.address;
+    let token = f.secret(names::CLIENT_TOKEN).unwrap();
+    assert_eq!(tags(&address, Some(&token)).await, 200);
+    let files = cache_files(f, 2).await;
+    (server, token, files)
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -52,12 +65,7 @@ fn bearer(token: &str) -> String {
 #[tokio::test]
 async fn the_disk_cache_is_written_and_holds_no_secret() {
     let f = Fixture::new();
-    let (server, _) = signed_in(&f).await;
-    let address = require_token(&f, true).await.address;
-    let token = f.secret(names::CLIENT_TOKEN).unwrap();
-    assert_eq!(tags(&address, Some(&token)).await, 200);
-    // The model list and the saved session.
-    let files = cache_files(&f, 2).await;
+    let (server, token, files) = signed_in_with_a_filled_cache(&f).await;
     assert!(
         f.secret(names::CACHE_KEY).is_some(),
         "the key is in the keychain"
@@ -149,11 +157,7 @@ async fn tags(address: &str, token: Option<&str>) -> u16 {
 #[tokio::test]
 async fn clear_data_removes_the_cache_the_secrets_and_the_account() {
     let f = Fixture::new();
-    let (server, _) = signed_in(&f).await;
-    let address = require_token(&f, true).await.address;
-    let token = f.secret(names::CLIENT_TOKEN).unwrap();
-    assert_eq!(tags(&address, Some(&token)).await, 200);
-    cache_files(&f, 2).await;
+    let (server, _, _) = signed_in_with_a_filled_cache(&f).await;
 
     let status = f.controller.clear_data().await.unwrap();
     assert_eq!(
@@ -183,11 +187,7 @@ async fn clear_data_removes_the_cache_the_secrets_and_the_account() {
 #[tokio::test]
 async fn sign_out_removes_the_cache_and_every_secret_but_keeps_the_server() {
     let f = Fixture::new();
-    let (server, _) = signed_in(&f).await;
-    let address = require_token(&f, true).await.address;
-    let token = f.secret(names::CLIENT_TOKEN).unwrap();
-    assert_eq!(tags(&address, Some(&token)).await, 200);
-    cache_files(&f, 2).await;
+    let (server, _, _) = signed_in_with_a_filled_cache(&f).await;
 
     f.controller.sign_out().await.unwrap();
     assert_eq!(f.cache_files(), vec![]);
