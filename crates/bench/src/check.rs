@@ -155,8 +155,9 @@ fn same_content(got: &str, expected: &str) -> Result<(), String> {
     ))
 }
 
+/// A streamed chunk's `delta` or a whole completion's `message`: only the text is checked.
 #[derive(Deserialize)]
-struct Delta<'a> {
+struct Text<'a> {
     #[serde(borrow, default)]
     content: Option<Cow<'a, str>>,
 }
@@ -164,7 +165,7 @@ struct Delta<'a> {
 #[derive(Deserialize)]
 struct ChunkChoice<'a> {
     #[serde(borrow)]
-    delta: Delta<'a>,
+    delta: Text<'a>,
 }
 
 #[derive(Deserialize)]
@@ -237,15 +238,9 @@ pub fn ollama_reply(body: &[u8], field: Field, expected: &str) -> Result<(), Str
 }
 
 #[derive(Deserialize)]
-struct CompletionMessage<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
 struct CompletionChoice<'a> {
     #[serde(borrow)]
-    message: CompletionMessage<'a>,
+    message: Text<'a>,
 }
 
 #[derive(Deserialize)]
