@@ -19,7 +19,9 @@ def main(window_id):
     delete = d.intern_atom("WM_DELETE_WINDOW")
     message = event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
     window.send_event(message, event_mask=X.NoEventMask)
-    d.flush()
+    # A round trip before closing: an X server that sees the connection hang up before it has
+    # read the request drops it, so flushing alone loses the message on a busy machine.
+    d.sync()
     d.close()
 
 

@@ -255,20 +255,10 @@ export class Session {
     }
   }
 
-  /**
-   * Closes the windows titled `name` and waits until none is left, asking again every half
-   * second: once, on a loaded machine, a request sent as soon as the first-run window was
-   * mapped went unanswered, and the whole suite failed on it.
-   */
+  /** Closes the windows titled `name` and waits until none is left. */
   async closeWindowsAndWait(name, what = 'windows closed') {
-    let asked = 0;
-    await until(async () => {
-      if (Date.now() - asked >= 500) {
-        asked = Date.now();
-        await this.closeWindows(name);
-      }
-      return (await this.windows(name)).length === 0;
-    }, { what });
+    await this.closeWindows(name);
+    await until(async () => (await this.windows(name)).length === 0, { what });
   }
 
   async stop() {
