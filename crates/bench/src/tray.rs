@@ -184,12 +184,18 @@ fn run(app: &Path, settle: Duration, idle: Duration, r: &mut TrayIdle) -> Result
     started.app = Some(child);
     std::thread::sleep(settle);
     let tree = procfs::tree(root);
-    r.window = match close_windows(&format!(":{display}"), &tree) {
+    let display = format!(":{display}");
+    r.window = match close_windows(&display, &tree) {
         Ok(0) => "never opened".into(),
         Ok(n) => format!("{n} window(s) opened and closed"),
         Err(e) => format!("could not be closed ({e})"),
     };
     std::thread::sleep(settle);
+    match count_windows(&display, &procfs::tree(root)) {
+        Ok(0) => {}
+        Ok(n) => r.window = format!("{n} window(s) still open after the close request"),
+        Err(e) => r.window = format!("not checked after the close request ({e})"),
+    }
     idle_figures(root, idle, r);
     Ok(())
 }
@@ -248,55 +254,88 @@ fn idle_figures(root: u32, idle: Duration, r: &mut TrayIdle) {
 /// Sends WM_DELETE_WINDOW to every mapped top-level window owned by `pids`; returns how many.
 fn close_windows(display: &str, pids: &[u32]) -> Result<usize, String> {
     use x11rb::connection::Connection;
-    use x11rb::protocol::xproto::{
-        AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState,
-    };
-    let e = |e: &dyn std::fmt::Display| e.to_string();
-    let (conn, screen) = x11rb::connect(Some(display)).map_err(|x| e(&x))?;
-    let root = conn.setup().roots.get(screen).ok_or("no screen")?.root;
-    let atom = |name: &[u8]| -> Result<u32, String> {
-        Ok(conn
-            .intern_atom(false, name)
-            .map_err(|x| e(&x))?
-            .reply()
-            .map_err(|x| e(&x))?
-            .atom)
-    };
-    let (pid_atom, protocols, delete) = (
-        atom(b"_NET_WM_PID")?,
-        atom(b"WM_PROTOCOLS")?,
-        atom(b"WM_DELETE_WINDOW")?,
-    );
-    let children = conn
-        .query_tree(root)
-        .map_err(|x| e(&x))?
-        .reply()
-        .map_err(|x| e(&x))?
-        .children;
-    let mut closed = 0;
-    for w in children {
-        let prop = conn.get_property(false, w, pid_atom, AtomEnum::CARDINAL, 0, 1);
-        let pid = prop
-            .ok()
-            .and_then(|c| c.reply().ok())
-            .and_then(|p| p.value32()?.next());
-        if !pid.is_some_and(|p| pids.contains(&p)) {
-            continue;
-        }
-        let attrs = conn
-            .get_window_attributes(w)
-            .ok()
-            .and_then(|c| c.reply().ok());
-        if attrs.is_none_or(|a| a.map_state != MapState::VIEWABLE) {
-            continue;
-        }
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+    let x = X::connect(display)?;
+    let windows = x.windows_of(pids)?;
+    let (protocols, delete) = (x.atom(b"WM_PROTOCOLS")?, x.atom(b"WM_DELETE_WINDOW")?);
+    for &w in &windows {
         let ev = ClientMessageEvent::new(32, w, protocols, [delete, 0, 0, 0, 0]);
-        conn.send_event(false, w, EventMask::NO_EVENT, ev)
-            .map_err(|x| e(&x))?;
-        closed += 1;
+        x.conn
+            .send_event(false, w, EventMask::NO_EVENT, ev)
+            .map_err(|e| e.to_string())?;
     }
-    conn.flush().map_err(|x| e(&x))?;
-    Ok(closed)
+    x.conn.flush().map_err(|e| e.to_string())?;
+    // A round trip before hanging up: an X server can drop the requests of a client that hangs
+    // up before the server has read them, which happens on a busy machine.
+    x.conn
+        .get_input_focus()
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| e.to_string())?;
+    Ok(windows.len())
+}
+
+/// How many mapped top-level windows `pids` own.
+fn count_windows(display: &str, pids: &[u32]) -> Result<usize, String> {
+    X::connect(display)?.windows_of(pids).map(|w| w.len())
+}
+
+/// A connection to the test display.
+struct X {
+    conn: x11rb::rust_connection::RustConnection,
+    root: u32,
+}
+
+impl X {
+    fn connect(display: &str) -> Result<Self, String> {
+        use x11rb::connection::Connection;
+        let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
+        let root = conn.setup().roots.get(screen).ok_or("no screen")?.root;
+        Ok(X { conn, root })
+    }
+
+    fn atom(&self, name: &[u8]) -> Result<u32, String> {
+        use x11rb::protocol::xproto::ConnectionExt;
+        Ok(self
+            .conn
+            .intern_atom(false, name)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?
+            .atom)
+    }
+
+    /// The viewable top-level windows whose `_NET_WM_PID` is one of `pids`.
+    fn windows_of(&self, pids: &[u32]) -> Result<Vec<u32>, String> {
+        use x11rb::protocol::xproto::{AtomEnum, ConnectionExt, MapState};
+        let pid_atom = self.atom(b"_NET_WM_PID")?;
+        let children = self
+            .conn
+            .query_tree(self.root)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?
+            .children;
+        Ok(children
+            .into_iter()
+            .filter(|&w| {
+                let pid = self
+                    .conn
+                    .get_property(false, w, pid_atom, AtomEnum::CARDINAL, 0, 1)
+                    .ok()
+                    .and_then(|c| c.reply().ok())
+                    .and_then(|p| p.value32()?.next());
+                pid.is_some_and(|p| pids.contains(&p))
+            })
+            .filter(|&w| {
+                self.conn
+                    .get_window_attributes(w)
+                    .ok()
+                    .and_then(|c| c.reply().ok())
+                    .is_some_and(|a| a.map_state == MapState::VIEWABLE)
+            })
+            .collect())
+    }
 }
 
 /// The report section.
