@@ -64,6 +64,10 @@ struct RunArgs {
     /// The proxy binary (default: $CARGO_TARGET_DIR or target, release/openwebui-ollama-proxy).
     #[arg(long)]
     proxy: Option<PathBuf>,
+    /// Also run the chat scenarios through this binary: the Go baseline that
+    /// `scripts/bench --go-baseline` builds from crates/bench/go-baseline.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Short windows (the whole run in well under 30 s).
     #[arg(long)]
     quick: bool,
@@ -221,6 +225,16 @@ fn run(a: RunArgs) -> Result<bool> {
         cache_dir: cache_dir.clone(),
         log: a.proxy_log.clone(),
     };
+    if let Some(b) = a.baseline.as_ref().filter(|b| !b.is_file()) {
+        bail!("no Go baseline binary at {}", b.display());
+    }
+    let baseline = a.baseline.clone().map(|b| proxy::Launch {
+        no_disk_cache: false,
+        bin: b,
+        cpu: proxy_cpu,
+        cache_dir: cache_dir.clone(),
+        log: None,
+    });
     let pinning = match (proxy_cpu, load_cpu) {
         (Some(p), Some(l)) => format!(
             "proxy on CPU {p}; load generator on CPU {l} ({workers} runtime thread); the fake \
@@ -248,13 +262,17 @@ fn run(a: RunArgs) -> Result<bool> {
         } else {
             "full".into()
         },
+        baseline: a
+            .baseline
+            .as_ref()
+            .map(|b| format!("{} ({})", proxy::version(b), b.display())),
         pacing: if a.burst {
             "each SSE reply in one write".into()
         } else {
             "one write per SSE event".into()
         },
     };
-    let figures = rt.block_on(scenarios(&a, launch, proxy_cpu, load_cpu))?;
+    let figures = rt.block_on(scenarios(&a, launch, baseline, proxy_cpu, load_cpu))?;
     let _ = std::fs::remove_dir_all(&cache_dir);
     drop(rt);
     let tray = a.app.as_deref().map(|app| {
@@ -274,6 +292,7 @@ fn run(a: RunArgs) -> Result<bool> {
 async fn scenarios(
     a: &RunArgs,
     launch: proxy::Launch,
+    baseline: Option<proxy::Launch>,
     server_cpu: Option<usize>,
     load_cpu: Option<usize>,
 ) -> Result<Vec<scenario::Figures>> {
@@ -283,6 +302,7 @@ async fn scenarios(
         server_cpu,
         load_cpu,
         launch,
+        baseline,
         clk_tck: procfs::clk_tck(),
         quick: a.quick,
         seconds: a.seconds,
@@ -304,8 +324,13 @@ async fn scenarios(
     };
     let selected: Vec<_> = all.iter().filter(|s| wanted(s.name)).cloned().collect();
     for sc in selected {
-        for route in [Route::Direct, Route::Proxy] {
-            if route == Route::Direct && a.no_direct {
+        for route in [Route::Direct, Route::Proxy, Route::Baseline] {
+            let skip = match route {
+                Route::Direct => a.no_direct,
+                Route::Proxy => false,
+                Route::Baseline => env.baseline.is_none() || !sc.kind.baseline_serves(),
+            };
+            if skip {
                 continue;
             }
             if began.elapsed() > Duration::from_secs(a.max_seconds) {

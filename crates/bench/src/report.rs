@@ -17,6 +17,8 @@ pub struct Meta {
     pub pinning: String,
     /// Proxy binary and version.
     pub proxy: String,
+    /// The Go baseline's binary and version, when it was measured.
+    pub baseline: Option<String>,
     /// `quick` or `full`.
     pub mode: String,
     /// How the fake sends SSE.
@@ -48,84 +50,127 @@ fn busy(f: &Figures) -> String {
     format!("{} · other {:.0}%", cores.join(" "), f.other_busy * 100.0)
 }
 
-/// A target: what, the limit, the measured value, the older Go program's figure.
+/// A target: what, the limit, the measured value, the older Go program's figure, and the Go
+/// baseline's figure from this run.
 struct Target {
     what: &'static str,
     limit: String,
     measured: String,
     go: &'static str,
+    baseline: String,
     pass: Option<bool>,
 }
 
-fn le(what: &'static str, value: Option<f64>, limit: f64, unit: &str, go: &'static str) -> Target {
+/// The figures of one route, by target.
+struct RouteFigures {
+    cpu_c64: Option<f64>,
+    cpu_c1: Option<f64>,
+    cpu_whole: Option<f64>,
+    cpu_tags: Option<f64>,
+    added_ttft: Option<f64>,
+    conns: Option<f64>,
+    peak: Option<f64>,
+}
+
+impl RouteFigures {
+    fn of(all: &[Figures], route: &str) -> Self {
+        let cpu = |s| find(all, s, route).and_then(|f| f.proxy_cpu_ms);
+        let ttft = |route| find(all, "chat-c1", route).and_then(|f| f.ttft_p50);
+        RouteFigures {
+            cpu_c64: cpu("chat-c64"),
+            cpu_c1: cpu("chat-c1"),
+            cpu_whole: cpu("chat-nostream-c64"),
+            cpu_tags: cpu("tags-c64"),
+            added_ttft: ttft(route).zip(ttft("direct")).map(|(p, d)| p - d),
+            conns: find(all, "chat-c64", route).map(|f| f.new_conns_per_req),
+            peak: ["chat-c64", "chat-nostream-c64", "tags-c64"]
+                .iter()
+                .filter_map(|s| find(all, s, route).and_then(|f| f.peak_rss_mb))
+                .reduce(f64::max),
+        }
+    }
+}
+
+fn le(
+    what: &'static str,
+    (value, baseline): (Option<f64>, Option<f64>),
+    limit: f64,
+    unit: &str,
+    go: &'static str,
+) -> Target {
     let digits = if limit < 0.1 { 4 } else { 3 };
+    let show =
+        |v: Option<f64>, none: &str| v.map_or(none.into(), |v| format!("{v:.digits$} {unit}"));
     Target {
         what,
         limit: format!("≤ {limit} {unit}"),
-        measured: value.map_or("not measured".into(), |v| format!("{v:.digits$} {unit}")),
+        measured: show(value, "not measured"),
         go,
+        baseline: show(baseline, "–"),
         pass: value.map(|v| v <= limit),
     }
 }
 
 fn targets(all: &[Figures], tray: Option<&TrayIdle>) -> Vec<Target> {
-    let cpu = |s| find(all, s, "proxy").and_then(|f| f.proxy_cpu_ms);
-    let ttft = |route| find(all, "chat-c1", route).and_then(|f| f.ttft_p50);
-    let added = ttft("proxy").zip(ttft("direct")).map(|(p, d)| p - d);
-    let conns = find(all, "chat-c64", "proxy").map(|f| f.new_conns_per_req);
-    let peak = ["chat-c64", "chat-nostream-c64", "tags-c64"]
-        .iter()
-        .filter_map(|s| find(all, s, "proxy").and_then(|f| f.peak_rss_mb))
-        .reduce(f64::max);
+    let (p, b) = (
+        RouteFigures::of(all, "proxy"),
+        RouteFigures::of(all, "baseline"),
+    );
     let image_mb = IMAGE_BYTES as f64 / (1024.0 * 1024.0);
     let image = find(all, "image-10MB-c1", "proxy").and_then(|f| f.image_cost_mb);
     let mut t = vec![
         le(
             "proxy CPU per streamed 64-piece chat, c64",
-            cpu("chat-c64"),
+            (p.cpu_c64, b.cpu_c64),
             0.30,
             "ms",
             "0.74 ms",
         ),
         le(
             "proxy CPU per streamed 64-piece chat, c1",
-            cpu("chat-c1"),
+            (p.cpu_c1, b.cpu_c1),
             0.25,
             "ms",
             "0.56 ms",
         ),
         le(
             "proxy CPU per non-streamed chat, c64",
-            cpu("chat-nostream-c64"),
+            (p.cpu_whole, b.cpu_whole),
             0.06,
             "ms",
             "0.11 ms",
         ),
         le(
             "proxy CPU per cached /api/tags, c64",
-            cpu("tags-c64"),
+            (p.cpu_tags, b.cpu_tags),
             0.01,
             "ms",
             "0.015 ms",
         ),
         le(
             "added time to first token, c1 (p50)",
-            added,
+            (p.added_ttft, b.added_ttft),
             0.10,
             "ms",
             "0.20 ms",
         ),
         le(
             "new upstream connections per request, c64",
-            conns,
+            (p.conns, b.conns),
             0.02,
             "",
             "0.77",
         ),
-        le("proxy peak RSS at c64", peak, 15.0, "MB", "21 MB"),
+        le(
+            "proxy peak RSS at c64",
+            (p.peak, b.peak),
+            15.0,
+            "MB",
+            "21 MB",
+        ),
         le(
             "10 MB image: peak RSS over baseline",
-            image,
+            (image, None),
             3.0 * image_mb,
             "MB",
             "–",
@@ -135,14 +180,14 @@ fn targets(all: &[Figures], tray: Option<&TrayIdle>) -> Vec<Target> {
     if let Some(tray) = tray {
         t.push(le(
             "tray app idle, window closed: RSS of the tree",
-            tray.rss_mb,
+            (tray.rss_mb, None),
             60.0,
             "MB",
             "–",
         ));
         t.push(le(
             "tray app idle: CPU per minute",
-            tray.cpu_s_per_min,
+            (tray.cpu_s_per_min, None),
             0.1,
             "s",
             "–",
@@ -173,6 +218,7 @@ fn long_target(all: &[Figures]) -> Target {
         limit: "per piece ≤ 64-piece figure; growth ≤ 0.5 MB".into(),
         measured: format!("{} vs {} µs; {} MB", us(per_piece), us(short), opt(late, 2)),
         go: "–",
+        baseline: "–".into(),
         pass,
     }
 }
@@ -186,10 +232,18 @@ pub fn render(meta: &Meta, all: &[Figures], tray: Option<&TrayIdle>) -> String {
         "- when: {}\n- machine: {}\n- pinning: {}",
         meta.when, meta.machine, meta.pinning
     );
+    let _ = writeln!(s, "- proxy: {}", meta.proxy);
+    if let Some(b) = &meta.baseline {
+        let _ = writeln!(
+            s,
+            "- Go baseline: {b}, the older Go program's streamed chat path rebuilt from its \
+             documented design (crates/bench/go-baseline), run on the chat scenarios"
+        );
+    }
     let _ = writeln!(
         s,
-        "- proxy: {}\n- mode: {}\n- fake upstream: {}\n",
-        meta.proxy, meta.mode, meta.pacing
+        "- mode: {}\n- fake upstream: {}\n",
+        meta.mode, meta.pacing
     );
     s.push_str(&targets_table(all, tray));
     s.push_str(&scenario_table(all));
@@ -211,18 +265,27 @@ pub fn render(meta: &Meta, all: &[Figures], tray: Option<&TrayIdle>) -> String {
 }
 
 fn targets_table(all: &[Figures], tray: Option<&TrayIdle>) -> String {
-    let mut s = String::from(
-        "## Targets\n\n| target | limit | measured | Go program | |\n|---|---|---|---|---|\n",
-    );
+    let with_baseline = all.iter().any(|f| f.route == "baseline");
+    let mut s = String::from("## Targets\n\n| target | limit | measured | Go program |");
+    s.push_str(if with_baseline {
+        " Go baseline, this run | |\n|---|---|---|---|---|---|\n"
+    } else {
+        " |\n|---|---|---|---|---|\n"
+    });
     for t in targets(all, tray) {
         let verdict = match t.pass {
             Some(true) => "pass",
             Some(false) => "**miss**",
             None => "–",
         };
+        let baseline = if with_baseline {
+            format!(" {} |", t.baseline)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} |{baseline} {} |",
             t.what, t.limit, t.measured, t.go, verdict
         );
     }
@@ -252,7 +315,7 @@ fn scenario_table(all: &[Figures]) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in all {
-        let direct = find(all, &f.scenario, "direct").filter(|_| f.route == "proxy");
+        let direct = find(all, &f.scenario, "direct").filter(|_| f.route != "direct");
         let ratio = direct.map_or("–".into(), |d| {
             let lat = f.lat_p50.zip(d.lat_p50).map(|(p, d)| p / d.max(1e-9));
             format!("{:.2} · {}", f.rps / d.rps.max(1e-9), opt(lat, 2))
@@ -358,5 +421,27 @@ mod tests {
         let page = render(&Meta::default(), &all, None);
         assert!(page.contains("**miss**"));
         assert!(page.contains("| chat-c1 | proxy | 100 | 1000 |"));
+        assert!(!page.contains("Go baseline"));
+    }
+
+    #[test]
+    fn the_go_baseline_gets_its_own_column_and_rows() {
+        let all = vec![
+            fig("chat-c1", "direct", None, 0.50),
+            fig("chat-c1", "proxy", Some(0.20), 0.55),
+            fig("chat-c1", "baseline", Some(0.61), 0.80),
+        ];
+        let meta = Meta {
+            baseline: Some("go-baseline (/x/go-baseline)".into()),
+            ..Meta::default()
+        };
+        let page = render(&meta, &all, None);
+        assert!(page.contains("- Go baseline: go-baseline (/x/go-baseline)"));
+        assert!(page.contains("| measured | Go program | Go baseline, this run | |"));
+        assert!(page.contains("| ≤ 0.25 ms | 0.200 ms | 0.56 ms | 0.610 ms | pass |"));
+        assert!(page.contains("| ≤ 0.1 ms | 0.050 ms | 0.20 ms | 0.300 ms | pass |"));
+        // The baseline's row is read against the direct route too.
+        assert!(page.contains("| chat-c1 | baseline | 100 | 1000 |"));
+        assert!(page.contains("| 1.00 · 1.00 |"));
     }
 }

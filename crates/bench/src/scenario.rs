@@ -89,6 +89,15 @@ pub enum Route {
     Direct,
     /// Through the proxy.
     Proxy,
+    /// Through the Go baseline (`crates/bench/go-baseline`), where the scenario is one it serves.
+    Baseline,
+}
+
+impl Kind {
+    /// Whether the Go baseline serves this kind of request (it has the chat path only).
+    pub fn baseline_serves(self) -> bool {
+        matches!(self, Kind::ChatStream | Kind::ChatWhole)
+    }
 }
 
 /// What the runs share.
@@ -101,6 +110,8 @@ pub struct Env {
     pub load_cpu: Option<usize>,
     /// How to start the proxy.
     pub launch: Launch,
+    /// How to start the Go baseline, when it is measured too.
+    pub baseline: Option<Launch>,
     /// USER_HZ.
     pub clk_tck: u64,
     /// Shorter windows.
@@ -169,12 +180,12 @@ pub fn job(sc: &Scenario, route: Route, image: &str, model_count: usize) -> Job 
             };
             post("/api/chat/completions", body, expect)
         }
-        (Route::Proxy, Kind::Generate) => {
+        (Route::Proxy | Route::Baseline, Kind::Generate) => {
             let body =
                 serde_json::json!({"model": model, "prompt": "Say something.", "stream": true});
             post("/api/generate", body, Expect::Ndjson(Field::Generate, text))
         }
-        (Route::Proxy, kind) => {
+        (Route::Proxy | Route::Baseline, kind) => {
             let msg = if kind == Kind::Image {
                 serde_json::json!({"role": "user", "content": "What is this?", "images": [image]})
             } else {
@@ -337,14 +348,16 @@ pub async fn run(env: &Env, sc: &Scenario, route: Route) -> Result<Figures> {
     // Direct: the fake takes the proxy's CPU, so both routes cross between CPUs.
     let fake_cpu = match route {
         Route::Direct => env.server_cpu,
-        Route::Proxy => env.load_cpu,
+        Route::Proxy | Route::Baseline => env.load_cpu,
     };
     if let Some(cpu) = fake_cpu {
         env.fake.pin(cpu);
     }
-    let proxy = match route {
-        Route::Proxy => Some(Proxy::start(&env.launch, env.fake.addr)?),
-        Route::Direct => None,
+    let proxy = match (route, &env.baseline) {
+        (Route::Proxy, _) => Some(Proxy::start(&env.launch, env.fake.addr)?),
+        (Route::Baseline, Some(launch)) => Some(Proxy::start(launch, env.fake.addr)?),
+        (Route::Baseline, None) => anyhow::bail!("no Go baseline to run"),
+        (Route::Direct, _) => None,
     };
     let addr = proxy.as_ref().map_or(env.fake.addr, |p| p.addr);
     let pid = proxy.as_ref().map(|p| p.pid);
