@@ -4,7 +4,8 @@
 //! accept loop) and the largest request body. `TCP_NODELAY` on every connection.
 //!
 //! SSE replies go out one event per write (the body yields between events, so hyper flushes
-//! each), as a model's tokens would, unless `burst` sends the whole reply in one write.
+//! each) as fast as it can, or a set time apart as a model's tokens would, or the whole reply in
+//! one write: see [`Pacing`].
 
 use crate::check::{answer, piece};
 use bytes::Bytes;
@@ -75,7 +76,41 @@ struct Rendered {
     replies: HashMap<String, Reply>,
     models: Bytes,
     signin: Bytes,
-    burst: bool,
+    pacing: Pacing,
+}
+
+/// How the fake sends a streamed reply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// One write per SSE event, as fast as it can.
+    Event,
+    /// The whole reply in one write.
+    Burst,
+    /// One write per SSE event, this long apart (the first at once).
+    Every(std::time::Duration),
+}
+
+impl Pacing {
+    /// The `proxy-bench fake` arguments for it.
+    pub fn args(self) -> Vec<String> {
+        match self {
+            Pacing::Event => Vec::new(),
+            Pacing::Burst => vec!["--burst".into()],
+            Pacing::Every(d) => vec!["--interval-us".into(), d.as_micros().to_string()],
+        }
+    }
+
+    /// For the report.
+    pub fn describe(self) -> String {
+        match self {
+            Pacing::Event => "one write per SSE event".into(),
+            Pacing::Burst => "each SSE reply in one write".into(),
+            Pacing::Every(d) => format!(
+                "one write per SSE event, at least {} ms apart",
+                d.as_secs_f64() * 1000.0
+            ),
+        }
+    }
 }
 
 /// The running fake.
@@ -105,12 +140,12 @@ pub fn model_count(piece_counts: &[usize]) -> usize {
 
 /// Runs the fake as its own process (`proxy-bench fake`): prints `listening on http://ADDR`,
 /// then answers each line on stdin with its counters as one JSON line; ends at stdin's EOF.
-pub fn serve(piece_counts: &[usize], burst: bool) -> anyhow::Result<()> {
+pub fn serve(piece_counts: &[usize], pacing: Pacing) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let fake = rt.block_on(start(piece_counts, burst))?;
+    let fake = rt.block_on(start(piece_counts, pacing))?;
     let counters = fake.counters.clone();
     println!("listening on http://{}", fake.addr);
     std::io::stdout().flush()?;
@@ -136,10 +171,10 @@ pub fn serve(piece_counts: &[usize], burst: bool) -> anyhow::Result<()> {
 }
 
 /// Starts the fake on `127.0.0.1:0` with one model per piece count.
-pub async fn start(piece_counts: &[usize], burst: bool) -> std::io::Result<Fake> {
+pub async fn start(piece_counts: &[usize], pacing: Pacing) -> std::io::Result<Fake> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let rendered = Arc::new(render(piece_counts, burst));
+    let rendered = Arc::new(render(piece_counts, pacing));
     let counters = Arc::new(Counters::default());
     let c = counters.clone();
     let task = tokio::spawn(accept_loop(listener, rendered, c));
@@ -171,7 +206,7 @@ fn json_bytes(v: &serde_json::Value) -> Bytes {
     Bytes::from(v.to_string())
 }
 
-fn render(piece_counts: &[usize], burst: bool) -> Rendered {
+fn render(piece_counts: &[usize], pacing: Pacing) -> Rendered {
     let mut replies = HashMap::new();
     let mut models = Vec::new();
     for &n in piece_counts {
@@ -196,7 +231,7 @@ fn render(piece_counts: &[usize], burst: bool) -> Rendered {
         replies,
         models: json_bytes(&list),
         signin: json_bytes(&signin),
-        burst,
+        pacing,
     }
 }
 
@@ -250,7 +285,7 @@ fn completion(id: &str, n: usize) -> Bytes {
 pub enum FakeBody {
     /// One piece.
     Full(Option<Bytes>),
-    /// Events, yielding between them.
+    /// Events, yielding between them, or waiting `interval` when there is one.
     Frames {
         /// All events.
         frames: Arc<[Bytes]>,
@@ -258,6 +293,10 @@ pub enum FakeBody {
         next: usize,
         /// True right after a yield.
         yielded: bool,
+        /// The time between events, if they are paced.
+        interval: Option<std::time::Duration>,
+        /// The running wait for the next event.
+        wait: Option<Pin<Box<tokio::time::Sleep>>>,
     },
 }
 
@@ -275,11 +314,19 @@ impl Body for FakeBody {
                 frames,
                 next,
                 yielded,
+                interval,
+                wait,
             } => {
                 let Some(f) = frames.get(*next) else {
                     return Poll::Ready(None);
                 };
-                if *next > 0 && !*yielded {
+                if let (Some(d), true) = (interval, *next > 0) {
+                    let sleep = wait.get_or_insert_with(|| Box::pin(tokio::time::sleep(*d)));
+                    if std::future::Future::poll(sleep.as_mut(), cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    *wait = None;
+                } else if *next > 0 && !*yielded {
                     *yielded = true;
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
@@ -368,11 +415,17 @@ fn chat(r: &Rendered, body: &[u8]) -> Response<FakeBody> {
     if !req.stream {
         return json(StatusCode::OK, reply.completion.clone());
     }
-    let frames = if r.burst { &reply.burst } else { &reply.frames };
+    let (frames, interval) = match r.pacing {
+        Pacing::Burst => (&reply.burst, None),
+        Pacing::Event => (&reply.frames, None),
+        Pacing::Every(d) => (&reply.frames, Some(d)),
+    };
     let body = FakeBody::Frames {
         frames: frames.clone(),
         next: 0,
         yielded: false,
+        interval,
+        wait: None,
     };
     respond(StatusCode::OK, "text/event-stream; charset=utf-8", body)
 }
@@ -396,9 +449,47 @@ mod tests {
         assert_eq!(last["choices"][0]["finish_reason"], "stop");
     }
 
+    #[tokio::test]
+    async fn paced_events_go_out_one_interval_apart_and_the_first_at_once() {
+        let interval = std::time::Duration::from_millis(30);
+        let frames: Arc<[Bytes]> = sse_frames(&model_id(2), 2).into();
+        let mut body = FakeBody::Frames {
+            frames: frames.clone(),
+            next: 0,
+            yielded: false,
+            interval: Some(interval),
+            wait: None,
+        };
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            at.push((start.elapsed(), data));
+        }
+        assert_eq!(at.len(), frames.len());
+        assert!(at[0].0 < interval, "the first event waits for nothing");
+        for (i, w) in at.windows(2).enumerate() {
+            assert!(w[1].0 - w[0].0 >= interval, "event {} came early", i + 1);
+        }
+        let sent: Vec<Bytes> = at.into_iter().map(|(_, b)| b).collect();
+        assert_eq!(sent, frames.to_vec());
+    }
+
+    #[test]
+    fn pacing_arguments_round_trip_through_the_fake_process_flags() {
+        assert!(Pacing::Event.args().is_empty());
+        assert_eq!(Pacing::Burst.args(), ["--burst"]);
+        let d = std::time::Duration::from_micros(2500);
+        assert_eq!(Pacing::Every(d).args(), ["--interval-us", "2500"]);
+        assert_eq!(
+            Pacing::Every(d).describe(),
+            "one write per SSE event, at least 2.5 ms apart"
+        );
+    }
+
     #[test]
     fn rendered_completion_and_models() {
-        let r = render(&[3, 7], false);
+        let r = render(&[3, 7], Pacing::Event);
         let c = &r.replies[&model_id(3)].completion;
         crate::check::openai_reply(c, &answer(3)).unwrap();
         crate::check::listing(&r.models, 2 + FILLERS).unwrap();

@@ -57,6 +57,24 @@ struct FakeArgs {
     /// Send each SSE reply in one write.
     #[arg(long)]
     burst: bool,
+    /// Microseconds between SSE events.
+    #[arg(long, conflicts_with = "burst")]
+    interval_us: Option<u64>,
+}
+
+impl FakeArgs {
+    fn pacing(&self) -> fake::Pacing {
+        pacing(self.burst, self.interval_us.map(Duration::from_micros))
+    }
+}
+
+/// The fake's pacing from the flags.
+fn pacing(burst: bool, interval: Option<Duration>) -> fake::Pacing {
+    match (burst, interval) {
+        (true, _) => fake::Pacing::Burst,
+        (false, Some(d)) if !d.is_zero() => fake::Pacing::Every(d),
+        _ => fake::Pacing::Event,
+    }
 }
 
 #[derive(Args)]
@@ -83,6 +101,11 @@ struct RunArgs {
     /// The fake upstream sends each SSE reply in one write instead of one write per event.
     #[arg(long)]
     burst: bool,
+    /// The fake upstream waits this many milliseconds between SSE events, as a model writing
+    /// tokens would (default: none, as fast as it can). Use longer windows (--seconds) with it:
+    /// a 64-piece reply then takes 64 intervals.
+    #[arg(long, conflicts_with = "burst")]
+    token_interval_ms: Option<f64>,
     /// Where to write the Markdown report (JSON goes beside it).
     #[arg(long, default_value = "bench/report.md")]
     out: PathBuf,
@@ -107,6 +130,16 @@ struct RunArgs {
     max_seconds: u64,
 }
 
+impl RunArgs {
+    fn pacing(&self) -> fake::Pacing {
+        let interval = self
+            .token_interval_ms
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+        pacing(self.burst, interval)
+    }
+}
+
 #[derive(Args)]
 struct TrayArgs {
     /// The app binary (default: $CARGO_TARGET_DIR or target, release/openwebui-ollama-proxy-app).
@@ -123,7 +156,7 @@ struct TrayArgs {
 fn main() -> ExitCode {
     let result = match Cli::parse().cmd {
         Cmd::Run(a) => run(a),
-        Cmd::Fake(a) => fake::serve(&a.pieces, a.burst).map(|()| true),
+        Cmd::Fake(a) => fake::serve(&a.pieces, a.pacing()).map(|()| true),
         Cmd::Tray(a) => {
             let app = a
                 .app
@@ -266,11 +299,7 @@ fn run(a: RunArgs) -> Result<bool> {
             .baseline
             .as_ref()
             .map(|b| format!("{} ({})", proxy::version(b), b.display())),
-        pacing: if a.burst {
-            "each SSE reply in one write".into()
-        } else {
-            "one write per SSE event".into()
-        },
+        pacing: a.pacing().describe(),
     };
     let figures = rt.block_on(scenarios(&a, launch, baseline, proxy_cpu, load_cpu))?;
     let _ = std::fs::remove_dir_all(&cache_dir);
@@ -296,7 +325,7 @@ async fn scenarios(
     server_cpu: Option<usize>,
     load_cpu: Option<usize>,
 ) -> Result<Vec<scenario::Figures>> {
-    let fake = upstream::FakeProc::start(&[64, scenario::LONG], a.burst)?;
+    let fake = upstream::FakeProc::start(&[64, scenario::LONG], a.pacing())?;
     let env = Env {
         fake,
         server_cpu,

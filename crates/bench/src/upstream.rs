@@ -3,7 +3,7 @@
 //! zero-overhead server cost; on the proxy route it moves next to the load generator. Counters
 //! are read over its stdin/stdout, so reading them adds no connection or request.
 
-use crate::fake::Seen;
+use crate::fake::{Pacing, Seen};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -24,14 +24,14 @@ pub struct FakeProc {
 
 impl FakeProc {
     /// Starts `proxy-bench fake` for these piece counts.
-    pub fn start(piece_counts: &[usize], burst: bool) -> Result<FakeProc> {
+    pub fn start(piece_counts: &[usize], pacing: Pacing) -> Result<FakeProc> {
         let me = std::env::current_exe().context("finding proxy-bench itself")?;
         let counts: Vec<String> = piece_counts.iter().map(usize::to_string).collect();
         let mut cmd = Command::new(me);
-        cmd.arg("fake").arg("--pieces").arg(counts.join(","));
-        if burst {
-            cmd.arg("--burst");
-        }
+        cmd.arg("fake")
+            .arg("--pieces")
+            .arg(counts.join(","))
+            .args(pacing.args());
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
