@@ -34,6 +34,13 @@ pub enum Kind {
     Image,
 }
 
+impl Kind {
+    /// Whether the Go baseline serves this kind of request (it has the chat path only).
+    pub fn baseline_serves(self) -> bool {
+        matches!(self, Kind::ChatStream | Kind::ChatWhole)
+    }
+}
+
 /// One scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -91,13 +98,6 @@ pub enum Route {
     Proxy,
     /// Through the Go baseline (`crates/bench/go-baseline`), where the scenario is one it serves.
     Baseline,
-}
-
-impl Kind {
-    /// Whether the Go baseline serves this kind of request (it has the chat path only).
-    pub fn baseline_serves(self) -> bool {
-        matches!(self, Kind::ChatStream | Kind::ChatWhole)
-    }
 }
 
 /// What the runs share.
