@@ -253,7 +253,6 @@ fn idle_figures(root: u32, idle: Duration, r: &mut TrayIdle) {
 
 /// Sends WM_DELETE_WINDOW to every mapped top-level window owned by `pids`; returns how many.
 fn close_windows(display: &str, pids: &[u32]) -> Result<usize, String> {
-    use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
     let x = X::connect(display)?;
     let windows = x.windows_of(pids)?;
@@ -264,9 +263,9 @@ fn close_windows(display: &str, pids: &[u32]) -> Result<usize, String> {
             .send_event(false, w, EventMask::NO_EVENT, ev)
             .map_err(|e| e.to_string())?;
     }
-    x.conn.flush().map_err(|e| e.to_string())?;
-    // A round trip before hanging up: an X server can drop the requests of a client that hangs
-    // up before the server has read them, which happens on a busy machine.
+    // A round trip (which also sends what is buffered) before hanging up: an X server can drop
+    // the requests of a client that hangs up before the server has read them, which happens on
+    // a busy machine.
     x.conn
         .get_input_focus()
         .map_err(|e| e.to_string())?
