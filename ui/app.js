@@ -282,15 +282,24 @@ async function onAutostart() {
   }
 }
 
-async function onCopy() {
-  const button = $('copy-address');
+/**
+ * Runs a copy command for the button with id `buttonId`: the button says how it went for 1.5 s,
+ * then `label` again; a failure is also shown in `errorBox` when there is one.
+ */
+async function copyWith(buttonId, command, label, errorBox = null) {
+  const button = $(buttonId);
   try {
-    await invoke('copy_address');
+    await invoke(command);
     button.textContent = 'Copied';
   } catch (err) {
     button.textContent = 'Copy failed';
+    if (errorBox) showError(errorBox, err);
   }
-  setTimeout(() => { button.textContent = 'Copy address'; }, 1500);
+  setTimeout(() => { button.textContent = label; }, 1500);
+}
+
+function onCopy() {
+  return copyWith('copy-address', 'copy_address', 'Copy address');
 }
 
 function onChangeAccount(changing) {

@@ -1,8 +1,8 @@
 // The settings window's safety controls: the client token (switch, masked token, copy,
 // regenerate) and "Clear data", each risky step behind an inline confirmation.
 // The token never reaches this page: the shell copies it to the clipboard and answers nothing.
-// Loaded before app.js; uses its helpers ($, invoke, view, showResult, showError, renderStatus,
-// renderAccount) only when called.
+// Loaded before app.js; uses its helpers ($, invoke, view, showResult, showError, copyWith,
+// renderStatus, renderAccount) only when called.
 'use strict';
 
 const TOKEN_HINT_OFF = 'Turn on “Require a client token” below, so only apps you give the token to can use it.';
@@ -37,16 +37,8 @@ async function onRequireToken() {
   renderToken();
 }
 
-async function onCopyToken() {
-  const button = $('copy-token');
-  try {
-    await invoke('copy_client_token');
-    button.textContent = 'Copied';
-  } catch (err) {
-    button.textContent = 'Copy failed';
-    showError($('token-result'), err);
-  }
-  setTimeout(() => { button.textContent = 'Copy token'; }, 1500);
+function onCopyToken() {
+  return copyWith('copy-token', 'copy_client_token', 'Copy token', $('token-result'));
 }
 
 async function onRegenerate() {

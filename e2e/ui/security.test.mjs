@@ -41,6 +41,18 @@ test('copy token asks the shell to copy and gets nothing back', async () => {
   await w.close();
 });
 
+test('a failed token copy says so on the button and why below it', async () => {
+  const error = { kind: 'keychain_unavailable', message: 'no system keychain is available' };
+  const w = await openWindow(env, { state: tokenOnState(), responses: { copy_client_token: { error } } });
+  const { page } = w;
+  await page.click('#copy-token');
+  await page.waitForSelector('#copy-token >> text=Copy failed');
+  await page.waitForSelector('#token-result.error');
+  assert.match(await page.textContent('#token-result'), /keychain_unavailable/);
+  await page.waitForSelector('#copy-token >> text=Copy token');
+  await w.close();
+});
+
 test('a refused token switch goes back and says why', async () => {
   const error = { kind: 'keychain_unavailable', message: 'no system keychain is available' };
   const w = await openWindow(env, { state: signedInState(), responses: { save_settings: { error } } });
